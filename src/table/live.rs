@@ -1,0 +1,187 @@
+//! The table in force, swapped whole when its file changes.
+//!
+//! Requests read the table without a lock and never wait on a reload: a
+//! reload builds a new table beside the old one and swaps a pointer. A table
+//! that fails to load is rejected whole and the previous one stays.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, Guard};
+use notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+
+use super::{LoadError, Schema, Table};
+
+/// Editors and volume updates touch a file several times in a row; one
+/// reload after they settle is enough.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// The link that Kubernetes swaps in a mounted ConfigMap or Secret volume,
+/// where every file is a link through it.
+const KUBERNETES_DATA_LINK: &str = "..data";
+
+/// The table in force and where it comes from.
+#[derive(Debug)]
+pub struct Live {
+    current: ArcSwap<Table>,
+    path: PathBuf,
+    schema: Schema,
+    /// Serialises reloads, so that a slow one cannot swap in an older file
+    /// after a quicker, newer one. Requests never take it.
+    reloading: Mutex<()>,
+}
+
+impl Live {
+    /// Puts `table`, loaded from `path` against `schema`, in force.
+    pub fn new(table: Table, path: PathBuf, schema: Schema) -> Arc<Live> {
+        record_rows(&table);
+        Arc::new(Live {
+            current: ArcSwap::from_pointee(table),
+            path,
+            schema,
+            reloading: Mutex::new(()),
+        })
+    }
+
+    /// The table in force, without taking a lock.
+    pub fn current(&self) -> Guard<Arc<Table>> {
+        self.current.load()
+    }
+
+    /// The table file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Loads the file again and puts it in force; returns its number of
+    /// rows. Blocks while the file is read, so call it off the request path.
+    ///
+    /// # Errors
+    /// The problems of the new file, which are also logged; the previous
+    /// table stays in force.
+    pub fn reload(&self) -> Result<usize, LoadError> {
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+
+        match Table::load(&self.path, &self.schema) {
+            Ok(table) => Ok(self.swap(table)),
+            Err(error) => {
+                metrics::counter!(RELOADS, "result" => "error").increment(1);
+                tracing::error!(
+                    path = %self.path.display(),
+                    problems = %error,
+                    "table rejected; the previous table stays in force",
+                );
+                Err(error)
+            }
+        }
+    }
+
+    fn swap(&self, table: Table) -> usize {
+        let rows = table.len();
+        record_rows(&table);
+        self.current.store(Arc::new(table));
+
+        metrics::counter!(RELOADS, "result" => "ok").increment(1);
+        tracing::info!(path = %self.path.display(), rows, "table reloaded");
+        rows
+    }
+
+    /// Reloads the table whenever its file changes, until the returned
+    /// [`Watcher`] is dropped.
+    ///
+    /// The file's folder is watched rather than the file, so that a file
+    /// replaced by renaming another over it (as editors and deployment
+    /// tools do) and a Kubernetes volume that swaps its `..data` link are
+    /// both seen. A file that is a link into some other folder is not
+    /// followed there: only changes to the link itself are seen.
+    ///
+    /// Inside a Tokio runtime, reloads run on its blocking threads; outside
+    /// one, on the watcher's own thread.
+    ///
+    /// # Errors
+    /// When the folder cannot be watched.
+    pub fn watch(self: &Arc<Self>) -> Result<Watcher, notify::Error> {
+        let (folder, name) = folder_and_name(&self.path)?;
+        let live = Arc::downgrade(self);
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let handler = move |events: DebounceEventResult| {
+            if touches(events, &name) {
+                reload_later(&live, runtime.as_ref());
+            }
+        };
+
+        let mut debouncer = new_debouncer(DEBOUNCE, handler)?;
+        let watcher = debouncer.watcher();
+        watcher.watch(&folder, RecursiveMode::NonRecursive)?;
+        tracing::info!(folder = %folder.display(), "watching the table");
+        Ok(Watcher {
+            _debouncer: debouncer,
+        })
+    }
+}
+
+/// Stops watching the table's folder when dropped.
+pub struct Watcher {
+    _debouncer: Debouncer<RecommendedWatcher>,
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watcher")
+    }
+}
+
+const ROWS: &str = "studio_broker_table_rows";
+const RELOADS: &str = "studio_broker_table_reloads_total";
+
+fn record_rows(table: &Table) {
+    // A gauge holds an f64; row counts stay far below 2^53.
+    #[allow(clippy::cast_precision_loss)]
+    let rows = table.len() as f64;
+    metrics::gauge!(ROWS).set(rows);
+}
+
+fn folder_and_name(path: &Path) -> Result<(PathBuf, OsString), notify::Error> {
+    let Some(name) = path.file_name() else {
+        let message = format!("{}: not a file name", path.display());
+        return Err(notify::Error::generic(&message));
+    };
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    Ok((folder.to_path_buf(), name.to_owned()))
+}
+
+/// Whether any of the events is about the table file or the data link.
+fn touches(events: DebounceEventResult, name: &OsString) -> bool {
+    let events = match events {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!(%error, "watching the table's folder failed");
+            return false;
+        }
+    };
+    events.iter().any(|event| {
+        let changed = event.path.file_name();
+        let data_link = Some(KUBERNETES_DATA_LINK.as_ref());
+        changed == Some(name.as_os_str()) || changed == data_link
+    })
+}
+
+fn reload_later(live: &Weak<Live>, runtime: Option<&tokio::runtime::Handle>) {
+    let Some(live) = live.upgrade() else {
+        return;
+    };
+    // The outcome is logged by `reload` itself.
+    match runtime {
+        Some(runtime) => drop(runtime.spawn_blocking(move || live.reload())),
+        None => drop(live.reload()),
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real broker binary against the SageMaker
+//! emulator and a real OpenID provider process, all on loopback, through
+//! the real AWS SDK. One test crate, so the SDK is linked once.
+
+// Tests and their fixtures fail loudly at the line that broke.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod api;
+mod cli;
+mod keys;
+mod secrets;
+mod table_reload;
