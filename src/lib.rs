@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod identity;
+pub mod login;
 pub mod policy;
 pub mod studio;
 pub mod table;

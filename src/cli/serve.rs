@@ -41,6 +41,13 @@ async fn serve(config: Option<PathBuf>) -> u8 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    let sign_in = match crate::login::SignIn::new(&config) {
+        Ok(sign_in) => sign_in,
+        Err(e) => {
+            eprintln!("{}: {e}", config.path.display());
+            return exit::CONFIG;
+        }
+    };
     let metrics = install_metrics();
     let provider = match start_provider(&config).await {
         Ok(provider) => provider,
@@ -56,6 +63,7 @@ async fn serve(config: Option<PathBuf>) -> u8 {
         provider.clone(),
         table.clone(),
         studio,
+        sign_in,
         metrics,
     );
 

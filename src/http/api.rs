@@ -50,6 +50,7 @@ pub async fn presigned_url(
 ) -> Result<Json<PresignResponse>, Failure> {
     let caller = auth::caller(&state, &ctx, &headers)
         .await?
+        .caller
         .ok_or(Failure::MissingToken)?;
     let request = read_body(&headers, body).await?;
     let wanted = access::Request {
@@ -106,6 +107,7 @@ pub async fn targets(
 ) -> Result<Json<TargetsResponse>, Failure> {
     let caller = auth::caller(&state, &ctx, &headers)
         .await?
+        .caller
         .ok_or(Failure::MissingToken)?;
     let rules = state.access_rules();
     access::admit(&caller, &rules)

@@ -6,13 +6,23 @@ use super::error::Failure;
 use super::state::State;
 use crate::identity::Caller;
 use crate::identity::verify::Rejected;
+use crate::login::{self, SessionState};
 use axum::http::{HeaderMap, header};
 
 /// Tokens longer than this are refused before any parsing; real ID and
 /// access tokens are a few kilobytes.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
-/// The caller, or `None` when the request carries no credentials.
+/// Who the credentials of a request name, and the cookies to send back
+/// (a session re-sealed under the current key, or a bad one cleared).
+pub struct Credentials {
+    pub caller: Option<Caller>,
+    pub cookies: Vec<String>,
+    /// The request's cookies, for starting a sign-in.
+    pub jar: Vec<(String, String)>,
+}
+
+/// The caller, or `None` when the request carries no usable credentials.
 ///
 /// # Errors
 /// A malformed `Authorization` header (400), a refused token (401), keys
@@ -22,20 +32,67 @@ pub async fn caller(
     state: &State,
     ctx: &Context,
     headers: &HeaderMap,
-) -> Result<Option<Caller>, Failure> {
+) -> Result<Credentials, Failure> {
+    let jar = login::parse_cookies(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
     let result = match bearer(headers)? {
-        Some(token) => verify(state, token).await.map(Some),
-        None => Ok(None),
+        Some(token) => verify(state, token).await.map(|caller| Credentials {
+            caller: Some(caller),
+            cookies: Vec::new(),
+            jar: Vec::new(),
+        }),
+        None => Ok(from_session(state, jar)),
     };
     // Everything that did not prove an identity counts against the
     // address, so guessing tokens is as limited as anonymous traffic.
-    if matches!(result, Ok(None) | Err(Failure::InvalidToken(_))) {
+    let anonymous = match &result {
+        Ok(credentials) => credentials.caller.is_none(),
+        Err(failure) => matches!(failure, Failure::InvalidToken(_)),
+    };
+    if anonymous {
         state
             .limits
             .unauthenticated(ctx.client_addr)
             .map_err(Failure::RateLimited)?;
     }
     result
+}
+
+/// Refuses a request whose bearer token is present and invalid; routes
+/// that do not need a caller still answer 401 to a bad token.
+///
+/// # Errors
+/// As [`caller`], for the `Authorization` header only.
+pub async fn refuse_bad_bearer(state: &State, headers: &HeaderMap) -> Result<(), Failure> {
+    match bearer(headers)? {
+        Some(token) => verify(state, token).await.map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+fn from_session(state: &State, jar: Vec<(String, String)>) -> Credentials {
+    let issuer = &state.config.oidc.issuer;
+    match state.sign_in.session(&jar, issuer) {
+        SessionState::Valid { session, reissue } => Credentials {
+            caller: Some(session.caller()),
+            cookies: reissue.into_iter().collect(),
+            jar,
+        },
+        SessionState::Invalid { clear } => Credentials {
+            caller: None,
+            cookies: vec![clear],
+            jar,
+        },
+        SessionState::None => Credentials {
+            caller: None,
+            cookies: Vec::new(),
+            jar,
+        },
+    }
 }
 
 async fn verify(state: &State, token: &str) -> Result<Caller, Failure> {

@@ -6,6 +6,7 @@ use super::context::Context;
 use super::error::Failure;
 use super::open::{self, Opened};
 use super::pages;
+use super::signin;
 use super::state::State;
 use crate::access;
 use crate::studio::MintError;
@@ -54,14 +55,48 @@ async fn go_to(
     headers: &HeaderMap,
     request: access::Request<'_>,
 ) -> Result<Response, Failure> {
-    let Some(caller) = auth::caller(state, ctx, headers).await? else {
-        return Err(Failure::SignInNotConfigured);
+    let credentials = auth::caller(state, ctx, headers).await?;
+    let response = match &credentials.caller {
+        Some(caller) => open_for(state, ctx, caller, request).await,
+        None if ctx.wants_json => Err(Failure::MissingToken),
+        None => {
+            let here = return_path(request);
+            signin::redirect(state, &here, None, &credentials.jar)
+        }
     };
-    match open::open(state, ctx, &caller, request).await? {
+    Ok(with_cookies(response?, &credentials.cookies))
+}
+
+async fn open_for(
+    state: &State,
+    ctx: &Context,
+    caller: &crate::identity::Caller,
+    request: access::Request<'_>,
+) -> Result<Response, Failure> {
+    match open::open(state, ctx, caller, request).await? {
         Opened::Url(_, presigned) => found(&presigned.url),
         Opened::Choose(targets) if ctx.wants_json => Err(Failure::Ambiguous(targets)),
         Opened::Choose(targets) => Ok(pages::chooser(state, ctx, &caller.identity, &targets)),
     }
+}
+
+/// The route a person asked for, to come back to after signing in.
+fn return_path(request: access::Request<'_>) -> String {
+    match (request.domain, request.space) {
+        (Some(domain), Some(space)) => format!("/go/{domain}/{space}"),
+        (Some(domain), None) => format!("/go/{domain}"),
+        _ => "/".to_owned(),
+    }
+}
+
+/// Adds `Set-Cookie` headers to a response.
+pub fn with_cookies(mut response: Response, cookies: &[String]) -> Response {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// A 302 (not 303 or 307): what browsers and portals expect from a

@@ -5,6 +5,7 @@
 
 use crate::access::Denial;
 use crate::identity::verify::Rejected;
+use crate::login::{Refusal, token};
 use crate::studio::{MintError, Missing};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -44,10 +45,12 @@ pub enum Failure {
     RateLimited(Duration),
     #[error(transparent)]
     Mint(#[from] MintError),
-    #[error("sign-in is not configured")]
-    SignInNotConfigured,
     #[error("no such route")]
     NotFound,
+    #[error("sign-in is unavailable: the provider is not discovered yet")]
+    SignInUnavailable,
+    #[error("sign-in refused: {0}")]
+    SignIn(Refusal),
 }
 
 /// What the `context` middleware needs to log the failure and render it
@@ -60,6 +63,8 @@ pub struct FailureView {
     pub detail: String,
     /// The signed-in identity, shown on denial pages.
     pub identity: Option<String>,
+    /// Offer a link that starts over.
+    pub try_again: bool,
 }
 
 #[derive(Serialize)]
@@ -82,8 +87,9 @@ impl Failure {
                 (S::UNAUTHORIZED, "invalid_token")
             }
             Self::InvalidToken(_) => (S::UNAUTHORIZED, "invalid_token"),
-            Self::SignInNotConfigured => (S::UNAUTHORIZED, "invalid_token"),
             Self::NotFound => (S::NOT_FOUND, "not_found"),
+            Self::SignInUnavailable => (S::SERVICE_UNAVAILABLE, "not_ready"),
+            Self::SignIn(refusal) => sign_in_status(refusal),
             Self::NotReady => (S::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Denied(Denial::UnknownDomain, _) => (S::NOT_FOUND, "unknown_domain"),
             Self::Denied(..) => (S::FORBIDDEN, "not_granted"),
@@ -101,14 +107,15 @@ impl Failure {
             Self::HeadersTooLarge => "The request headers are too large.".into(),
             Self::MissingToken => "A bearer token is required.".into(),
             Self::InvalidToken(_) => "The bearer token is not valid.".into(),
-            Self::SignInNotConfigured => "Sign-in in the browser is not configured yet; \
-                 present a bearer token."
-                .into(),
             Self::NotReady => "The broker is starting and cannot verify sign-ins yet; \
                  try again shortly."
                 .into(),
             Self::Denied(denial, _) => denial_message(*denial).into(),
             Self::NotFound => "There is nothing here.".into(),
+            Self::SignInUnavailable => {
+                "Sign-in is unavailable right now; try again in a minute.".into()
+            }
+            Self::SignIn(refusal) => sign_in_message(refusal),
             Self::Ambiguous(_) => "Several targets are granted; name a domain (and space).".into(),
             Self::RateLimited(wait) => format!(
                 "Too many requests; try again in {} seconds.",
@@ -140,6 +147,31 @@ fn denial_message(denial: Denial) -> &'static str {
             "Your identity provider did not send your group membership, \
              so access cannot be granted; ask an administrator."
         }
+    }
+}
+
+fn sign_in_status(refusal: &Refusal) -> (StatusCode, &'static str) {
+    use StatusCode as S;
+    match refusal {
+        Refusal::NotReady
+        | Refusal::Redeem(token::Error::Unavailable(_))
+        | Refusal::UserInfo(token::Error::Unavailable(_)) => (S::SERVICE_UNAVAILABLE, "not_ready"),
+        _ => (S::BAD_REQUEST, "invalid_request"),
+    }
+}
+
+fn sign_in_message(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::ProviderError(code) => {
+            format!("Your identity provider did not sign you in ({code}).")
+        }
+        Refusal::NoLogin => "This sign-in has expired or was already used.".into(),
+        Refusal::NotReady
+        | Refusal::Redeem(token::Error::Unavailable(_))
+        | Refusal::UserInfo(token::Error::Unavailable(_)) => {
+            "Your identity provider is unavailable right now; try again in a minute.".into()
+        }
+        _ => "Sign-in could not be completed.".into(),
     }
 }
 
@@ -225,6 +257,7 @@ impl IntoResponse for Failure {
             message,
             detail: self.to_string(),
             identity: self.identity(),
+            try_again: matches!(self, Self::SignIn(_) | Self::SignInUnavailable),
         });
         response
     }

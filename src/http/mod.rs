@@ -6,6 +6,11 @@
 //! | `GET /go/{domain}`, `GET /go/{domain}/{space}` | [`browser::domain`], [`browser::space`] |
 //! | `POST /api/v1/presigned-url` | [`api::presigned_url`]: the URL as JSON |
 //! | `GET /api/v1/targets` | [`api::targets`]: what the caller may open |
+//! | `GET /oauth2/start` | [`signin::start`]: 302 to the provider (`rd`: a local path) |
+//! | `GET /oauth2/callback` | [`signin::callback`]: finishes sign-in, sets the session |
+//! | `GET`, `POST /oauth2/login` | [`signin::login_get`], [`signin::login_post`]: portal-initiated sign-in |
+//! | `POST /oauth2/sign_out` | [`signin::sign_out`]: clears the session, 303 onward |
+//! | `GET /oauth2/signed_out` | [`signin::signed_out`]: a page that does not sign in again |
 //! | `GET /healthz` | [`ops::healthz`]: liveness |
 //! | `GET /readyz` | [`ops::readyz`]: readiness |
 //! | `GET /metrics` | [`ops::metrics`]: Prometheus, unless on its own listener |
@@ -19,6 +24,7 @@ mod limits;
 mod open;
 mod ops;
 mod pages;
+mod signin;
 mod state;
 
 pub use error::{Failure, TargetView};
@@ -55,6 +61,14 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/", get(browser::root))
         .route("/go/{domain}", get(browser::domain))
         .route("/go/{domain}/{space}", get(browser::space))
+        .route("/oauth2/start", get(signin::start))
+        .route("/oauth2/callback", get(signin::callback))
+        .route(
+            "/oauth2/login",
+            get(signin::login_get).post(signin::login_post),
+        )
+        .route("/oauth2/sign_out", post(signin::sign_out))
+        .route("/oauth2/signed_out", get(signin::signed_out))
         .merge(api_routes(&server.cors_origins))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz));

@@ -75,6 +75,9 @@ pub fn failure(state: &State, ctx: &Context, view: &FailureView, json: Response)
         escape(title(view)),
         escape(&view.message)
     );
+    if view.try_again {
+        body.push_str("<p><a href=\"/\">Try again</a></p>");
+    }
     if let Some(identity) = &view.identity {
         let _ = write!(
             body,

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::identity::Provider;
+use crate::login::SignIn;
 use crate::studio::Studio;
 use crate::table;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ pub struct State {
     pub provider: Arc<Provider>,
     pub table: Arc<table::Live>,
     pub studio: Arc<Studio>,
+    pub sign_in: SignIn,
     pub limits: Limits,
     /// Configured domain aliases, in configuration order.
     pub domains: Vec<String>,
@@ -29,6 +31,7 @@ impl State {
         provider: Arc<Provider>,
         table: Arc<table::Live>,
         studio: Arc<Studio>,
+        sign_in: SignIn,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Arc<Self> {
         let domains = config.domains.iter().map(|d| d.alias.clone()).collect();
@@ -38,6 +41,7 @@ impl State {
             provider,
             table,
             studio,
+            sign_in,
             domains,
             metrics,
             draining: AtomicBool::new(false),

@@ -18,7 +18,7 @@ use keys::KeySet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use verify::{Kind, Rejected, Rules};
+use verify::{Kind, Rejected, Rules, Verified};
 
 pub use discovery::{Error as DiscoveryError, Metadata};
 
@@ -198,19 +198,14 @@ impl Provider {
         let kind = Kind::Bearer {
             allowed_clients: &self.config.allowed_clients,
         };
-        self.verify(token, kind).await.map(|(caller, _)| caller)
+        self.verify(token, kind).await.map(|v| v.caller)
     }
 
-    /// Verifies an ID token from the broker's own sign-in; returns the
-    /// caller and `auth_time`.
+    /// Verifies an ID token from the broker's own sign-in.
     ///
     /// # Errors
     /// The rule the token breaks.
-    pub async fn verify_id_token(
-        &self,
-        token: &str,
-        nonce: &str,
-    ) -> Result<(Caller, i64), Rejected> {
+    pub async fn verify_id_token(&self, token: &str, nonce: &str) -> Result<Verified, Rejected> {
         let kind = Kind::SignIn {
             client_id: &self.config.client_id,
             nonce,
@@ -218,7 +213,7 @@ impl Provider {
         self.verify(token, kind).await
     }
 
-    async fn verify(&self, token: &str, kind: Kind<'_>) -> Result<(Caller, i64), Rejected> {
+    async fn verify(&self, token: &str, kind: Kind<'_>) -> Result<Verified, Rejected> {
         let audiences: &[String] = match kind {
             Kind::Bearer { .. } => &self.config.audiences,
             Kind::SignIn { .. } => std::slice::from_ref(&self.config.client_id),

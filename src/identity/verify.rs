@@ -68,12 +68,21 @@ pub enum Kind<'a> {
     SignIn { client_id: &'a str, nonce: &'a str },
 }
 
-/// Verifies `token` against `keys` and `rules`; returns the caller and
-/// `auth_time` (or `iat`) in seconds.
+/// A token that passed every rule.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub caller: Caller,
+    /// `auth_time`, else `iat`, in seconds.
+    pub auth_time: i64,
+    /// The `sub` claim as sent, for comparing with UserInfo.
+    pub subject: String,
+}
+
+/// Verifies `token` against `keys` and `rules`.
 ///
 /// # Errors
 /// The first rule the token breaks.
-pub fn verify(token: &str, keys: &KeySet, rules: &Rules<'_>) -> Result<(Caller, i64), Rejected> {
+pub fn verify(token: &str, keys: &KeySet, rules: &Rules<'_>) -> Result<Verified, Rejected> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
     // The algorithm is taken from the header only to pick keys; it must be
     // on the allow-list and among the algorithms the key itself permits,
@@ -179,7 +188,7 @@ fn sign_in(claims: &Map<String, Value>, client_id: &str, nonce: &str) -> Result<
     Ok(())
 }
 
-fn caller(claims: &Map<String, Value>, rules: &Rules<'_>) -> Result<(Caller, i64), Rejected> {
+fn caller(claims: &Map<String, Value>, rules: &Rules<'_>) -> Result<Verified, Rejected> {
     let raw = claims
         .get(rules.identity_claim)
         .and_then(Value::as_str)
@@ -195,7 +204,16 @@ fn caller(claims: &Map<String, Value>, rules: &Rules<'_>) -> Result<(Caller, i64
         email_verified: email_verified(claims.get("email_verified")),
         groups: groups(claims, rules.groups_claim),
     };
-    Ok((caller, auth_time))
+    let subject = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Verified {
+        caller,
+        auth_time,
+        subject,
+    })
 }
 
 /// `email_verified` as providers send it: a boolean, or (Cognito) the

@@ -11,4 +11,5 @@ mod api;
 mod cli;
 mod keys;
 mod secrets;
+mod signin;
 mod table_reload;

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod emulator;
+pub mod jar;
 pub mod provider;
 pub mod rogue;
 pub mod stack;
