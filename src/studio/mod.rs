@@ -8,6 +8,7 @@
 //!     https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreatePresignedDomainUrl.html
 
 mod clients;
+pub mod inventory;
 
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::operation::create_presigned_domain_url::CreatePresignedDomainUrlError as ApiError;
