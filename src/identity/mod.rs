@@ -170,23 +170,17 @@ impl Provider {
     /// provider's longer `max-age`.
     pub async fn refresh_periodically(self: Arc<Self>) {
         let period = self.config.jwks_refresh;
+        let mut wait = period;
         loop {
-            let wait = match self.refresh_if_due(period).await {
-                Some(max_age) if max_age > period => max_age,
-                _ => period,
-            };
             tokio::time::sleep(wait).await;
-        }
-    }
-
-    async fn refresh_if_due(&self, period: Duration) -> Option<Duration> {
-        tokio::time::sleep(period).await;
-        match self.refresh().await {
-            Ok(max_age) => max_age,
-            Err(e) => {
-                tracing::warn!(error = %e, "key set refresh failed; keeping the cached keys");
-                None
-            }
+            wait = match self.refresh().await {
+                Ok(Some(max_age)) if max_age > period => max_age,
+                Ok(_) => period,
+                Err(e) => {
+                    tracing::warn!(error = %e, "key set refresh failed; keeping the cached keys");
+                    period
+                }
+            };
         }
     }
 
