@@ -11,6 +11,7 @@ mod api;
 mod check_remote;
 mod cli;
 mod keys;
+mod manifests;
 mod secrets;
 mod signin;
 mod table_reload;
