@@ -154,11 +154,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> u8 {
-    let config = match super::load_config(args.config) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let (table, _) = match super::load_table(&config) {
+    let (config, table, _) = match super::load_all(args.config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

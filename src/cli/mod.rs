@@ -83,6 +83,22 @@ fn load_config(arg: Option<PathBuf>) -> Result<crate::config::Config, u8> {
     })
 }
 
+/// Loads the config and the table it names, or prints every problem.
+fn load_all(
+    arg: Option<PathBuf>,
+) -> Result<
+    (
+        crate::config::Config,
+        crate::table::Table,
+        crate::table::Schema,
+    ),
+    u8,
+> {
+    let config = load_config(arg)?;
+    let (table, schema) = load_table(&config)?;
+    Ok((config, table, schema))
+}
+
 /// Loads the table the config names, or prints every problem.
 fn load_table(
     config: &crate::config::Config,

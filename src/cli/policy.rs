@@ -30,11 +30,7 @@ pub fn run(args: Args) -> u8 {
         Ok(kinds) => kinds,
         Err(e) => return usage(&e),
     };
-    let config = match super::load_config(args.config) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let (table, _) = match super::load_table(&config) {
+    let (config, table, _) = match super::load_all(args.config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

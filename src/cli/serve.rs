@@ -33,12 +33,8 @@ pub fn run(config: Option<PathBuf>) -> u8 {
 }
 
 async fn serve(config: Option<PathBuf>) -> u8 {
-    let config = match super::load_config(config) {
-        Ok(config) => Arc::new(config),
-        Err(code) => return code,
-    };
-    let (table, schema) = match super::load_table(&config) {
-        Ok(loaded) => loaded,
+    let (config, table, schema) = match super::load_all(config) {
+        Ok((config, table, schema)) => (Arc::new(config), table, schema),
         Err(code) => return code,
     };
     let sign_in = match crate::login::SignIn::new(&config) {

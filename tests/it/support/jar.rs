@@ -54,19 +54,15 @@ impl Jar {
     /// GETs `url` with these cookies, without following redirects, and
     /// keeps what the response sets.
     pub async fn get_url(&mut self, url: &str) -> reqwest::Response {
-        let response = super::broker::client()
-            .get(url)
-            .header("cookie", self.header())
-            .send()
-            .await
-            .unwrap();
-        self.update(&response);
-        response
+        self.send(super::broker::client().get(url)).await
     }
 
     pub async fn post_url(&mut self, url: &str) -> reqwest::Response {
-        let response = super::broker::client()
-            .post(url)
+        self.send(super::broker::client().post(url)).await
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> reqwest::Response {
+        let response = request
             .header("cookie", self.header())
             .send()
             .await
