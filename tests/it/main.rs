@@ -8,6 +8,7 @@
 mod support;
 
 mod api;
+mod browser;
 mod check_remote;
 mod cli;
 mod keys;
