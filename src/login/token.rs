@@ -172,13 +172,16 @@ pub async fn redeem(
 /// could hold tokens.
 fn classify<RE: std::error::Error>(e: RequestTokenError<RE, BasicErrorResponse>) -> Error {
     match e {
-        RequestTokenError::ServerResponse(response) => {
-            let code = match response.error() {
-                BasicErrorResponseType::InvalidGrant => "invalid_grant".to_owned(),
-                other => other.to_string(),
-            };
-            Error::Refused(code)
-        }
+        RequestTokenError::ServerResponse(response) => match response.error() {
+            // RFC 6749 §4.1.2.1 names these two for a provider that cannot
+            // answer now; the person should try again, not start over.
+            BasicErrorResponseType::Extension(code)
+                if code == "server_error" || code == "temporarily_unavailable" =>
+            {
+                Error::Unavailable(code.clone())
+            }
+            other => Error::Refused(other.to_string()),
+        },
         RequestTokenError::Request(e) => Error::Unavailable(e.to_string()),
         RequestTokenError::Parse(..) => {
             Error::Unavailable("the token response does not parse".into())

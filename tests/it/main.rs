@@ -11,6 +11,7 @@ mod api;
 mod browser;
 mod check_remote;
 mod cli;
+mod conformance;
 mod keys;
 mod manifests;
 mod secrets;
