@@ -120,7 +120,19 @@ async fn retry_provider(provider: Arc<Provider>) {
 }
 
 fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
-    let builder = metrics_exporter_prometheus::PrometheusBuilder::new();
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    // SageMaker answers in tens of milliseconds; retries and timeouts take
+    // seconds. Buckets make the contract's histogram (without them the
+    // exporter writes a summary).
+    let buckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+    let call_seconds = Matcher::Full("studio_broker_sagemaker_call_seconds".into());
+    let builder = match PrometheusBuilder::new().set_buckets_for_metric(call_seconds, &buckets) {
+        Ok(builder) => builder,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics are unavailable");
+            return None;
+        }
+    };
     match builder.install_recorder() {
         Ok(handle) => {
             metrics::gauge!("studio_broker_draining").set(0.0);

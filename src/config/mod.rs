@@ -96,7 +96,14 @@ pub struct Studio {
     pub session_seconds: i32,
     pub timeout: Duration,
     pub max_concurrent_calls: usize,
+    /// Mint through `minting_role_arn`, assumed with the person's
+    /// identity as source identity.
     pub source_identity: bool,
+    /// Set whenever `source_identity` is on.
+    pub minting_role_arn: Option<String>,
+    /// The STS endpoint for the minting role (a VPC endpoint, or a test
+    /// stand-in); unset uses the SDK's regional endpoint.
+    pub sts_endpoint_url: Option<Url>,
 }
 
 #[derive(Debug, Clone)]

@@ -130,6 +130,8 @@ pub struct Studio {
     pub timeout_seconds: u64,
     pub max_concurrent_calls: usize,
     pub source_identity: bool,
+    pub minting_role_arn: Option<String>,
+    pub sts_endpoint_url: Option<String>,
 }
 
 impl Default for Studio {
@@ -140,6 +142,8 @@ impl Default for Studio {
             timeout_seconds: 10,
             max_concurrent_calls: 64,
             source_identity: false,
+            minting_role_arn: None,
+            sts_endpoint_url: None,
         }
     }
 }

@@ -553,6 +553,86 @@ fn studio_values_are_checked() {
     ]);
 }
 
+const MINTING: &str = "minting_role_arn = \"arn:aws:iam::123456789012:role/sb-mint\"";
+
+#[test]
+fn source_identity_takes_a_minting_role_and_an_sts_endpoint() {
+    let studio = format!(
+        "[studio]\nsource_identity = true\n{MINTING}\n\
+         sts_endpoint_url = \"http://127.0.0.1:4566\"\n"
+    );
+    let c = load(&[("", &studio)]);
+    assert!(c.studio.source_identity);
+    let role = c.studio.minting_role_arn.as_deref();
+    assert_eq!(role, Some("arn:aws:iam::123456789012:role/sb-mint"));
+    let sts = c.studio.sts_endpoint_url.map(String::from);
+    assert_eq!(sts.as_deref(), Some("http://127.0.0.1:4566/"));
+}
+
+#[test]
+fn source_identity_values_are_checked() {
+    check(&[
+        Refused {
+            name: "no minting role",
+            edits: &[("", "[studio]\nsource_identity = true\n")],
+            vars: &[],
+            problems: &["studio.minting_role_arn: required with \
+                studio.source_identity = true, such as \
+                \"arn:aws:iam::123456789012:role/studio-broker-mint\""],
+        },
+        Refused {
+            name: "minting role not a role",
+            edits: &[(
+                "",
+                "[studio]\nminting_role_arn = \"arn:aws:iam::123:role/x\"\n",
+            )],
+            vars: &[],
+            problems: &["studio.minting_role_arn = \
+                \"arn:aws:iam::123:role/x\": must be an IAM role ARN such \
+                as \"arn:aws:iam::123456789012:role/studio-broker-mint\""],
+        },
+        Refused {
+            name: "STS endpoint not a URL",
+            edits: &[("", "[studio]\nsts_endpoint_url = \"sts.local\"\n")],
+            vars: &[],
+            problems: &["studio.sts_endpoint_url = \"sts.local\": must be \
+                an http or https URL such as \
+                \"https://sts.eu-west-1.amazonaws.com\""],
+        },
+        Refused {
+            name: "a domain role with source identity",
+            edits: &[
+                (
+                    "account_id = \"123456789012\"",
+                    "account_id = \"123456789012\"\nassume_role_arn = \
+                     \"arn:aws:iam::123456789012:role/x\"",
+                ),
+                (
+                    "[server]",
+                    "[studio]\nsource_identity = true\nminting_role_arn = \
+                     \"arn:aws:iam::123456789012:role/m\"\n[server]",
+                ),
+            ],
+            vars: &[],
+            problems: &["domains[0].assume_role_arn: not supported yet with \
+                studio.source_identity = true; serve this domain without \
+                it, or turn studio.source_identity off"],
+        },
+        Refused {
+            name: "a domain outside the minting role's account",
+            edits: &[(
+                "",
+                "[studio]\nsource_identity = true\nminting_role_arn = \
+                 \"arn:aws:iam::999999999999:role/m\"\n",
+            )],
+            vars: &[],
+            problems: &["domains[0].account_id = \"123456789012\": with \
+                studio.source_identity every domain must be in the minting \
+                role's account 999999999999"],
+        },
+    ]);
+}
+
 const ID_RULE: &str = "must match ^d-(-*[a-z0-9]){1,61}$, such as \"d-abc123def456\"";
 
 #[test]

@@ -163,6 +163,7 @@ pub(super) fn validate(path: &Path, file: raw::File, env: &dyn Env) -> Result<Co
         unauthenticated_per_minute: file.limits.unauthenticated_per_minute,
     };
     let domains = domains(&mut c, file.domains);
+    source_identity(&mut c, &studio, &domains);
     let table = TableSource {
         path: c.path(&file.table.path),
     };
@@ -491,6 +492,9 @@ fn studio(c: &mut Checker, raw: raw::Studio) -> Studio {
     c.range("studio.timeout_seconds", raw.timeout_seconds, 1, 300);
     let calls = raw.max_concurrent_calls;
     c.range("studio.max_concurrent_calls", calls, 1, 10000);
+    minting_role(c, &raw);
+    let sts_endpoint_url = (raw.sts_endpoint_url.as_deref())
+        .and_then(|value| endpoint_url(c, "studio.sts_endpoint_url", value, STS_EXAMPLE));
     Studio {
         // Out-of-range values were reported above and fail the load, so
         // these fallbacks are never served.
@@ -499,6 +503,61 @@ fn studio(c: &mut Checker, raw: raw::Studio) -> Studio {
         timeout: Duration::from_secs(raw.timeout_seconds),
         max_concurrent_calls: raw.max_concurrent_calls,
         source_identity: raw.source_identity,
+        minting_role_arn: raw.minting_role_arn,
+        sts_endpoint_url,
+    }
+}
+
+/// An example minting role, for messages.
+const MINTING_EXAMPLE: &str = "\"arn:aws:iam::123456789012:role/studio-broker-mint\"";
+
+/// An example STS endpoint, for messages.
+const STS_EXAMPLE: &str = "\"https://sts.eu-west-1.amazonaws.com\"";
+
+/// An example SageMaker endpoint, for messages.
+const SAGEMAKER_EXAMPLE: &str = "\"https://api.sagemaker.eu-west-1.amazonaws.com\"";
+
+fn minting_role(c: &mut Checker, raw: &raw::Studio) {
+    match (&raw.minting_role_arn, raw.source_identity) {
+        (Some(arn), _) if !names::is_role_arn(arn) => c.problem(format!(
+            "studio.minting_role_arn = \"{arn}\": must be an IAM role ARN \
+             such as {MINTING_EXAMPLE}"
+        )),
+        (None, true) => c.problem(format!(
+            "studio.minting_role_arn: required with studio.source_identity \
+             = true, such as {MINTING_EXAMPLE}"
+        )),
+        _ => {}
+    }
+}
+
+/// With a source identity, every mint goes through the minting role,
+/// which is assumed with the broker's own credentials: it can only open
+/// profiles in its own account, and a domain role of another account
+/// would need a second hop that is not written yet.
+fn source_identity(c: &mut Checker, studio: &Studio, domains: &[Domain]) {
+    if !studio.source_identity {
+        return;
+    }
+    let arn = studio.minting_role_arn.as_deref().unwrap_or_default();
+    let account = arn.split(':').nth(4).filter(|a| names::is_account(a));
+    for (i, domain) in domains.iter().enumerate() {
+        if domain.assume_role_arn.is_some() {
+            c.problem(format!(
+                "domains[{i}].assume_role_arn: not supported yet with \
+                 studio.source_identity = true; serve this domain without \
+                 it, or turn studio.source_identity off"
+            ));
+        } else if let Some(account) = account
+            && domain.account_id != account
+        {
+            c.problem(format!(
+                "domains[{i}].account_id = \"{}\": with \
+                 studio.source_identity every domain must be in the minting \
+                 role's account {account}",
+                domain.account_id
+            ));
+        }
     }
 }
 
@@ -542,7 +601,7 @@ fn domain(c: &mut Checker, i: usize, raw: raw::Domain) -> Domain {
     }
 
     let endpoint_url = (raw.endpoint_url.as_deref())
-        .and_then(|value| endpoint_url(c, &key("endpoint_url"), value));
+        .and_then(|value| endpoint_url(c, &key("endpoint_url"), value, SAGEMAKER_EXAMPLE));
     if let Some(arn) = &raw.assume_role_arn
         && !is_role_arn(arn)
     {
@@ -562,14 +621,14 @@ fn domain(c: &mut Checker, i: usize, raw: raw::Domain) -> Domain {
     }
 }
 
-fn endpoint_url(c: &mut Checker, key: &str, value: &str) -> Option<Url> {
+fn endpoint_url(c: &mut Checker, key: &str, value: &str, example: &str) -> Option<Url> {
     let parsed = Url::parse(value)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
     if parsed.is_none() {
         c.problem(format!(
             "{key} = \"{value}\": must be an http or https URL such as \
-             \"https://api.sagemaker.eu-west-1.amazonaws.com\""
+             {example}"
         ));
     }
     parsed

@@ -110,8 +110,14 @@ pub async fn targets(
         .caller
         .ok_or(Failure::MissingToken)?;
     let rules = state.access_rules();
-    access::admit(&caller, &rules)
-        .map_err(|denial| Failure::Denied(denial, Some(caller.identity.clone())))?;
+    if let Err(denial) = access::admit(&caller, &rules) {
+        return Err(open::deny(
+            &ctx,
+            &caller,
+            access::Request::default(),
+            denial,
+        ));
+    }
     let table = state.table.current();
     let targets = access::granted(&table, &caller, &rules)
         .into_iter()

@@ -37,13 +37,7 @@ pub async fn open(
     caller: &Caller,
     request: access::Request<'_>,
 ) -> Result<Opened, Failure> {
-    let audit = audit::Context {
-        identity: &caller.identity,
-        issuer: &caller.issuer,
-        client_addr: ctx.client_addr,
-        user_agent: &ctx.user_agent,
-        request_id: &ctx.request_id,
-    };
+    let audit = audit_context(ctx, caller);
     let table = state.table.current();
     let rules = state.access_rules();
     let row = match access::decide(&table, caller, &rules, request) {
@@ -51,7 +45,7 @@ pub async fn open(
         Ok(Decision::Several(rows)) => {
             return Ok(Opened::Choose(rows.into_iter().map(view).collect()));
         }
-        Err(denial) => return Err(deny(&audit, caller, request, denial)),
+        Err(denial) => return Err(deny(ctx, caller, request, denial)),
     };
     let subject = Subject {
         domain: Some(row.domain()),
@@ -69,7 +63,7 @@ pub async fn open(
         landing_uri: row.landing_uri(),
         session_seconds: row.session_seconds(),
     };
-    match state.studio.mint(&target).await {
+    match state.studio.mint(&target, &caller.identity).await {
         Ok(presigned) => {
             audit::record(&audit, subject, Outcome::Granted, "granted");
             Ok(Opened::Url(view(row), presigned))
@@ -82,8 +76,9 @@ pub async fn open(
     }
 }
 
-fn deny(
-    audit: &audit::Context<'_>,
+/// Audits a denial and turns it into the edge's failure.
+pub fn deny(
+    ctx: &Context,
     caller: &Caller,
     request: access::Request<'_>,
     denial: Denial,
@@ -93,8 +88,23 @@ fn deny(
         profile: None,
         space: request.space,
     };
-    audit::record(audit, subject, Outcome::Denied, denial.reason());
+    audit::record(
+        &audit_context(ctx, caller),
+        subject,
+        Outcome::Denied,
+        denial.reason(),
+    );
     Failure::Denied(denial, Some(caller.identity.clone()))
+}
+
+fn audit_context<'a>(ctx: &'a Context, caller: &'a Caller) -> audit::Context<'a> {
+    audit::Context {
+        identity: &caller.identity,
+        issuer: &caller.issuer,
+        client_addr: ctx.client_addr,
+        user_agent: &ctx.user_agent,
+        request_id: &ctx.request_id,
+    }
 }
 
 fn mint_outcome(e: &MintError) -> (Outcome, &'static str) {

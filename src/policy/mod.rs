@@ -22,11 +22,12 @@
 //! With `studio.source_identity` the broker role does not mint itself: it
 //! assumes a minting role with the person's identity as the source identity
 //! and mints with that session, so every URL names a person in CloudTrail.
-//! The minting role is, by convention, the role named
-//! `<broker role name>-mint` with the broker role's path and account; its
-//! `policy` allows minting and its `trust` lets only the broker role assume
-//! it, and only with a source identity. Minting is then allowed to the
-//! minting role alone.
+//! The minting role is `studio.minting_role_arn` when set (the broker
+//! requires it with `source_identity`), else, by convention, the role
+//! named `<broker role name>-mint` with the broker role's path and
+//! account; its `policy` allows minting and its `trust` lets only the
+//! broker role assume it, and only with a source identity. Minting is then
+//! allowed to the minting role alone.
 //!
 //! A domain with `assume_role_arn` is served by that role, in the domain's
 //! account; each such account gets, under `accounts.<account id>`: `role`
@@ -123,6 +124,18 @@ pub struct Output {
     pub notes: Vec<String>,
 }
 
+/// `studio.minting_role_arn`, taken apart.
+fn configured_minting(config: &Config) -> Result<Option<Role>, Error> {
+    let Some(arn) = &config.studio.minting_role_arn else {
+        return Ok(None);
+    };
+    let role = Role::parse(arn).ok_or_else(|| Error::DomainRoleArn {
+        key: "studio.minting_role_arn".into(),
+        value: arn.clone(),
+    })?;
+    Ok(Some(role))
+}
+
 /// Writes the documents asked for in `options`.
 ///
 /// # Errors
@@ -139,6 +152,7 @@ pub fn documents(config: &Config, table: &Table, options: &Options) -> Result<Ou
         options,
         network: &network,
         source_identity: config.studio.source_identity,
+        minting: configured_minting(config)?,
     };
 
     let mut json = Map::new();

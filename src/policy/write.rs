@@ -13,6 +13,8 @@ pub(super) struct Writer<'a> {
     pub options: &'a Options,
     pub network: &'a Network,
     pub source_identity: bool,
+    /// `studio.minting_role_arn`, the broker role's minting role.
+    pub minting: Option<Role>,
 }
 
 impl Writer<'_> {
@@ -28,7 +30,8 @@ impl Writer<'_> {
             true => Vec::new(),
             false => vec![document::assume_statement(roles)],
         };
-        let docs = self.role_documents(&plan.broker, extra, "", notes)?;
+        let minting = self.minting.as_ref();
+        let docs = self.role_documents(&plan.broker, minting, extra, "", notes)?;
         docs.insert_into(json, self.options);
         Ok(())
     }
@@ -48,7 +51,7 @@ impl Writer<'_> {
         let mut accounts = Map::new();
         for (account, group) in &plan.accounts {
             let prefix = format!("accounts.{account}.");
-            let docs = self.role_documents(group, Vec::new(), &prefix, notes)?;
+            let docs = self.role_documents(group, None, Vec::new(), &prefix, notes)?;
             let shared = *account == plan.broker.role.account;
             if shared && self.options.wants(Kind::DenyOthers) {
                 notes.push(shared_account_note(account));
@@ -66,16 +69,18 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The documents of one role that calls SageMaker; `prefix` places it
-    /// in notes (`""` or `accounts.<id>.`).
+    /// The documents of one role that calls SageMaker, with its minting
+    /// role when configured; `prefix` places it in notes (`""` or
+    /// `accounts.<id>.`).
     fn role_documents(
         &self,
         group: &Group,
+        configured: Option<&Role>,
         mut extra: Vec<Value>,
         prefix: &str,
         notes: &mut Vec<String>,
     ) -> Result<RoleDocuments, Error> {
-        let minting = self.minting_role(&group.role)?;
+        let minting = self.minting_role(&group.role, configured)?;
         if let Some(minting) = &minting {
             extra.push(document::assume_minting_statement(minting));
         }
@@ -113,9 +118,13 @@ impl Writer<'_> {
         })
     }
 
-    fn minting_role(&self, role: &Role) -> Result<Option<Role>, Error> {
+    /// The configured minting role, else the one named by convention.
+    fn minting_role(&self, role: &Role, configured: Option<&Role>) -> Result<Option<Role>, Error> {
         if !self.source_identity {
             return Ok(None);
+        }
+        if let Some(configured) = configured {
+            return Ok(Some(configured.clone()));
         }
         let minting = role.minting().ok_or_else(|| Error::MintingRoleName {
             role: role.to_string(),

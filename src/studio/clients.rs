@@ -1,11 +1,12 @@
 //! Building one SageMaker client per configured domain.
 
-use super::Domain;
+use super::{Domain, Minting};
 use crate::config;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sagemaker::config::SharedCredentialsProvider;
 use aws_sdk_sagemaker::config::retry::RetryConfig;
 use aws_sdk_sagemaker::config::timeout::TimeoutConfig;
+use std::sync::Arc;
 
 /// The session name the broker's assumed-role sessions carry in
 /// CloudTrail.
@@ -18,11 +19,15 @@ pub async fn load_shared() -> SdkConfig {
 }
 
 /// One client per domain, each in its region, with its endpoint and,
-/// when set, its role in another account.
+/// when set, its role in another account; with `studio.source_identity`,
+/// one minting role shared by all.
 pub async fn build_clients(shared: &SdkConfig, config: &config::Config) -> Vec<Domain> {
+    let minting = Minting::new(shared, config).map(Arc::new);
     let mut domains = Vec::with_capacity(config.domains.len());
     for domain in &config.domains {
-        domains.push(build(shared, domain, &config.studio).await);
+        let mut built = build(shared, domain, &config.studio).await;
+        built.minting = minting.clone();
+        domains.push(built);
     }
     domains
 }
@@ -56,5 +61,6 @@ async fn build(shared: &SdkConfig, domain: &config::Domain, studio: &config::Stu
         region: domain.region.clone(),
         account_id: domain.account_id.clone(),
         client: aws_sdk_sagemaker::Client::from_conf(builder.build()),
+        minting: None,
     }
 }

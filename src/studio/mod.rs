@@ -1,6 +1,8 @@
 //! Minting presigned Studio URLs through `aws-sdk-sagemaker`: one client
 //! per configured domain, built once at start, a bound on calls in flight,
-//! and the failure kinds the HTTP edge answers with.
+//! and the failure kinds the HTTP edge answers with. With
+//! `studio.source_identity`, each call is signed with the person's own
+//! session of the minting role (`minting`).
 //!
 //! See [CreatePresignedDomainUrl] for the request's fields and ranges.
 //!
@@ -9,15 +11,20 @@
 
 mod clients;
 pub mod inventory;
+mod minting;
+mod sessions;
+pub mod source;
 
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::operation::create_presigned_domain_url::CreatePresignedDomainUrlError as ApiError;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 
 pub use clients::{build_clients, load_shared};
+pub use minting::Minting;
 
 /// One SageMaker domain and the client that reaches it.
 pub struct Domain {
@@ -26,6 +33,9 @@ pub struct Domain {
     pub region: String,
     pub account_id: String,
     pub client: aws_sdk_sagemaker::Client,
+    /// The minting role, shared by every domain, when mints carry the
+    /// person's identity.
+    pub minting: Option<Arc<Minting>>,
 }
 
 impl Domain {
@@ -77,18 +87,20 @@ pub enum MintError {
     #[error("SageMaker has no such {0:?} ({arn})", arn = .1)]
     NotFound(Missing, String),
     /// Validation or access denied: the configuration is wrong, not the
-    /// caller.
-    #[error("SageMaker refused CreatePresignedDomainUrl for {arn}: {code}: {message}")]
+    /// caller. `operation` is the call refused and `arn` what it was for
+    /// (the profile, or the minting role).
+    #[error("{operation} refused for {arn}: {code}: {message}")]
     Refused {
+        operation: &'static str,
         arn: String,
         code: String,
         message: String,
     },
-    #[error("SageMaker throttled CreatePresignedDomainUrl after retries")]
+    #[error("AWS throttled the call after retries")]
     Throttled,
-    #[error("SageMaker did not answer within {0:?}")]
+    #[error("AWS did not answer within {0:?}")]
     Timeout(Duration),
-    #[error("SageMaker call failed: {0}")]
+    #[error("AWS call failed: {0}")]
     Failed(String),
     #[error("domain {0} is not configured")]
     UnknownDomain(String),
@@ -136,19 +148,22 @@ impl Studio {
         self.domains.values()
     }
 
-    /// Asks SageMaker for a presigned URL to `target`.
+    /// Asks SageMaker for a presigned URL to `target`, on behalf of
+    /// `identity` (the caller's table identity, which names the session
+    /// with `studio.source_identity`).
     ///
-    /// The whole call, waiting for a free slot and the SDK's retries
-    /// included, is bounded by `studio.timeout_seconds`.
+    /// The whole call, waiting for a free slot, assuming the minting role
+    /// and the SDK's retries included, is bounded by
+    /// `studio.timeout_seconds`.
     ///
     /// # Errors
     /// See [`MintError`].
-    pub async fn mint(&self, target: &Target<'_>) -> Result<Presigned, MintError> {
+    pub async fn mint(&self, target: &Target<'_>, identity: &str) -> Result<Presigned, MintError> {
         let domain = self
             .domain(target.domain)
             .ok_or_else(|| MintError::UnknownDomain(target.domain.to_owned()))?;
         let started = Instant::now();
-        let call = self.call(domain, target);
+        let call = self.call(domain, target, identity);
         let result = match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(MintError::Timeout(self.timeout)),
@@ -162,7 +177,12 @@ impl Studio {
         result
     }
 
-    async fn call(&self, domain: &Domain, target: &Target<'_>) -> Result<Presigned, MintError> {
+    async fn call(
+        &self,
+        domain: &Domain,
+        target: &Target<'_>,
+        identity: &str,
+    ) -> Result<Presigned, MintError> {
         let _slot = self
             .in_flight
             .acquire()
@@ -172,8 +192,7 @@ impl Studio {
             .session_seconds
             .and_then(|s| i32::try_from(s).ok())
             .unwrap_or(self.session_seconds);
-        let issued = SystemTime::now();
-        let output = domain
+        let request = domain
             .client
             .create_presigned_domain_url()
             .domain_id(&domain.id)
@@ -181,10 +200,18 @@ impl Studio {
             .expires_in_seconds(self.expires_in_seconds)
             .session_expiration_duration_in_seconds(session)
             .set_space_name(target.space.map(str::to_owned))
-            .set_landing_uri(target.landing_uri.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| classify(e, domain, target))?;
+            .set_landing_uri(target.landing_uri.map(str::to_owned));
+        // The person's session signs through a per-call override, so no
+        // client is built per person or per request.
+        let issued = SystemTime::now();
+        let sent = match &domain.minting {
+            Some(minting) => {
+                let config = minting.config_for(identity).await?;
+                request.customize().config_override(config).send().await
+            }
+            None => request.send().await,
+        };
+        let output = sent.map_err(|e| classify(e, domain, target))?;
         let url = output
             .authorized_url
             .ok_or_else(|| MintError::Failed("the answer holds no URL".into()))?;
@@ -240,7 +267,12 @@ fn service_error(
         | "UnrecognizedClientException"
         | "InvalidSignatureException"
         | "ExpiredTokenException"
-        | "ResourceLimitExceeded" => MintError::Refused { arn, code, message },
+        | "ResourceLimitExceeded" => MintError::Refused {
+            operation: "SageMaker CreatePresignedDomainUrl",
+            arn,
+            code,
+            message,
+        },
         _ => MintError::Failed(format!("{code}: {message}")),
     }
 }

@@ -30,8 +30,33 @@ pub struct Live {
     path: PathBuf,
     schema: Schema,
     /// Serialises reloads, so that a slow one cannot swap in an older file
-    /// after a quicker, newer one. Requests never take it.
-    reloading: Mutex<()>,
+    /// after a quicker, newer one, and remembers which version of the file
+    /// the last one read. Requests never take it.
+    reloading: Mutex<Option<Version>>,
+}
+
+/// Which version of the file a load read: a file replaced by a rename or
+/// a link swap has another inode, an edit another size or time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Version {
+    /// The file's version, following links as the load does.
+    fn of(path: &Path) -> Option<Version> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Version {
+            device: meta.dev(),
+            inode: meta.ino(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
 }
 
 impl Live {
@@ -40,9 +65,9 @@ impl Live {
         record_rows(&table);
         Arc::new(Live {
             current: ArcSwap::from_pointee(table),
-            path,
+            path: path.clone(),
+            reloading: Mutex::new(Version::of(&path)),
             schema,
-            reloading: Mutex::new(()),
         })
     }
 
@@ -63,11 +88,31 @@ impl Live {
     /// The problems of the new file, which are also logged; the previous
     /// table stays in force.
     pub fn reload(&self) -> Result<usize, LoadError> {
-        let _one_at_a_time = self
+        let mut last = self
             .reloading
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = Version::of(&self.path);
+        self.load_and_swap()
+    }
 
+    /// Reloads only when the file is not the version last read. The
+    /// folder watcher also reports reads of the file (a reload opening it
+    /// included), which must not start another reload.
+    fn reload_if_changed(&self) -> Option<Result<usize, LoadError>> {
+        let mut last = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Version::of(&self.path);
+        if now.is_some() && now == *last {
+            return None;
+        }
+        *last = now;
+        Some(self.load_and_swap())
+    }
+
+    fn load_and_swap(&self) -> Result<usize, LoadError> {
         match Table::load(&self.path, &self.schema) {
             Ok(table) => Ok(self.swap(table)),
             Err(error) => {
@@ -179,9 +224,9 @@ fn reload_later(live: &Weak<Live>, runtime: Option<&tokio::runtime::Handle>) {
     let Some(live) = live.upgrade() else {
         return;
     };
-    // The outcome is logged by `reload` itself.
+    // The outcome is logged by the reload itself.
     match runtime {
-        Some(runtime) => drop(runtime.spawn_blocking(move || live.reload())),
-        None => drop(live.reload()),
+        Some(runtime) => drop(runtime.spawn_blocking(move || live.reload_if_changed())),
+        None => drop(live.reload_if_changed()),
     }
 }

@@ -165,3 +165,97 @@ async fn a_provider_down_at_start_leaves_the_broker_unready_until_it_answers() {
     assert_eq!(code, 1, "{err}");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[test]
+fn policy_prints_the_documents_for_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env();
+    let users = format!(
+        "{USERS}\n[[users]]\nidentity = \"zed\"\ndomain = \"ml\"\nprofile = \"zed\"\niam_user = \"zed\"\n"
+    );
+    let path = write(dir.path(), &config(), &users);
+    let role = "arn:aws:iam::111122223333:role/studio-broker";
+    let (code, out, err) = run(
+        &["policy", "--config", &path, "--broker-role-arn", role],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    let documents: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys: Vec<&String> = documents.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["broker-role", "deny-others", "per-user"]);
+    let mint = &documents["broker-role"]["Statement"][0];
+    assert_eq!(
+        mint["Action"],
+        serde_json::json!(["sagemaker:CreatePresignedDomainUrl"])
+    );
+    let arns: Vec<&str> = mint["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        arns.contains(
+            &"arn:aws:sagemaker:us-east-1:111122223333:user-profile/d-mlstudio0001/alice"
+        )
+    );
+    assert!(
+        arns.contains(
+            &"arn:aws:sagemaker:us-east-1:111122223333:user-profile/d-research0001/carol-r"
+        )
+    );
+    let deny = &documents["deny-others"]["Statement"][0];
+    assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(
+        deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        serde_json::json!([role])
+    );
+    assert_eq!(
+        documents["per-user"]["zed"]["Statement"][0]["NotResource"],
+        serde_json::json!([
+            "arn:aws:sagemaker:us-east-1:111122223333:user-profile/d-mlstudio0001/zed"
+        ])
+    );
+
+    let (code, out, _) = run(
+        &[
+            "policy",
+            "--config",
+            &path,
+            "--broker-role-arn",
+            role,
+            "--kind",
+            "deny-others",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0);
+    let only: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(only.as_object().unwrap().len(), 1);
+
+    let (code, _, err) = run(
+        &["policy", "--config", &path, "--broker-role-arn", "nope"],
+        &env,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--broker-role-arn \"nope\": must be an IAM role ARN"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &[
+            "policy",
+            "--config",
+            &path,
+            "--broker-role-arn",
+            role,
+            "--kind",
+            "all",
+        ],
+        &env,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--kind \"all\""), "{err}");
+    let (code, _, _) = run(&["policy", "--config", &path], &env);
+    assert_eq!(code, 2, "the role ARN is required");
+}

@@ -3,6 +3,7 @@
 
 use crate::support::broker::{self, CLIENT_SECRET, COOKIE_KEY};
 use crate::support::emulator::SECRET_ACCESS_KEY;
+use crate::support::jar::{Jar, location};
 use crate::support::stack::Stack;
 use serde_json::json;
 
@@ -26,9 +27,9 @@ async fn logs_bodies_and_metrics_hold_no_secret() {
         .unwrap();
     let url = granted["url"].as_str().unwrap().to_owned();
     let redirect = stack.get("/", Some(&alice)).await;
-    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    let redirected = location(&redirect);
     secrets.push(url.clone());
-    secrets.push(location.clone());
+    secrets.push(redirected.clone());
     // The emulator's one-time token inside the URL, on its own.
     secrets.push(url.split("token=").nth(1).unwrap().to_owned());
 
@@ -59,6 +60,33 @@ async fn logs_bodies_and_metrics_hold_no_secret() {
             .await
             .unwrap(),
     );
+
+    // A browser sign-in: the code, the login and session cookies, and a
+    // sign-out.
+    stack.emulator.reset_faults().await;
+    let mut jar = Jar::default();
+    let start = jar.get_url(&format!("{}/go/ml", stack.broker.url)).await;
+    for name in jar.names() {
+        secrets.push(jar.get(&name).unwrap().clone());
+    }
+    assert_eq!(start.status(), 302);
+    let callback = stack.provider.authorize(&location(&start), "alice").await;
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    secrets.push(code);
+    let back = jar.get_url(&callback).await;
+    assert_eq!(back.status(), 302);
+    secrets.push(jar.get("sb_session").unwrap().clone());
+    let studio = jar.get_url(&format!("{}/go/ml", stack.broker.url)).await;
+    assert_eq!(studio.status(), 302, "{}", stack.broker.logs());
+    secrets.push(location(&studio));
+    bodies.push(jar.get_url(&callback).await.text().await.unwrap());
+    jar.post_url(&format!("{}/oauth2/sign_out", stack.broker.url))
+        .await;
 
     let metrics = broker::client()
         .get(format!("{}/metrics", stack.broker.url))

@@ -198,12 +198,7 @@ fn domains_with_their_own_role_are_grouped_by_account() {
 
 #[test]
 fn source_identity_moves_minting_to_the_minting_role() {
-    let json = reparsed(&run(
-        "source_identity = true",
-        TWO_DOMAINS,
-        ROWS,
-        &options(),
-    ));
+    let json = reparsed(&run(SOURCE_IDENTITY, TWO_DOMAINS, ROWS, &options()));
     let minting = "arn:aws:iam::123456789012:role/studio-broker-mint";
     let broker = &json["broker-role"];
     assert_eq!(
@@ -227,6 +222,20 @@ fn source_identity_moves_minting_to_the_minting_role() {
     let deny = statement(&json["deny-others"], "DenyPresignExceptBroker");
     let principals = &deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
     assert_eq!(strings(principals), [BROKER, minting]);
+}
+
+#[test]
+fn a_configured_minting_role_replaces_the_convention() {
+    let minting = "arn:aws:iam::123456789012:role/minters/studio-presign";
+    let studio = format!("source_identity = true\nminting_role_arn = \"{minting}\"");
+    let json = reparsed(&run(&studio, TWO_DOMAINS, ROWS, &options()));
+    let assume = statement(&json["broker-role"], "AssumeMintingRole");
+    assert_eq!(strings(&assume["Resource"]), [minting]);
+    let deny = statement(&json["deny-others"], "DenyPresignExceptBroker");
+    let principals = &deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
+    assert_eq!(strings(principals), [BROKER, minting]);
+    let trust = statement(&json["minting-role"]["trust"], "TrustBroker");
+    assert_eq!(trust["Principal"]["AWS"], BROKER);
 }
 
 #[test]

@@ -15,7 +15,7 @@ fn an_oversized_list_falls_back_to_one_pattern_per_domain() {
              space = \"space-{i}\"\niam_user = \"user-{i}\"\n"
         ));
     }
-    for studio in ["", "source_identity = true"] {
+    for studio in ["", SOURCE_IDENTITY] {
         let output = run(studio, TWO_DOMAINS, &rows, &options());
         let json = reparsed(&output);
         let policy = match studio {
@@ -111,7 +111,9 @@ fn role_paths_are_kept() {
         source_ip: vec!["10.1.2.3/8".into()],
         ..options()
     };
-    let output = run("source_identity = true", TWO_DOMAINS, ROWS, &options);
+    let studio = "source_identity = true\n\
+        minting_role_arn = \"arn:aws:iam::123456789012:role/svc/sb-mint\"";
+    let output = run(studio, TWO_DOMAINS, ROWS, &options);
     let json = reparsed(&output);
     let deny = statement(&json["deny-others"], "DenyPresignExceptBroker");
     let principals = &deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"];

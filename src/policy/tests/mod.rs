@@ -17,6 +17,10 @@ const RESEARCH: &str = "arn:aws:sagemaker:us-east-1:123456789012";
 const PARTNER: &str = "arn:aws:sagemaker:eu-west-1:111122223333";
 const PARTNER_ROLE: &str = "arn:aws:iam::111122223333:role/broker-access";
 
+/// `[studio]` with a source identity and the conventional minting role.
+const SOURCE_IDENTITY: &str = "source_identity = true\n\
+    minting_role_arn = \"arn:aws:iam::123456789012:role/studio-broker-mint\"";
+
 struct TestEnv(HashMap<&'static str, String>);
 
 impl Env for TestEnv {

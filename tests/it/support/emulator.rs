@@ -112,12 +112,31 @@ impl Emulator {
     /// Every `CreatePresignedDomainUrl` received with a good signature, in
     /// order: `domain_id`, `user_profile_name`, `space_name`, `landing_uri`,
     /// `expires_in_seconds`, `session_expiration_duration_in_seconds` (each
-    /// `null` when absent) and `outcome` (`"ok"` or the error code).
+    /// `null` when absent), `outcome` (`"ok"` or the error code) and
+    /// `access_key_id`, the signer; for an STS session also
+    /// `source_identity`, `role_arn` and `session_tags`.
     pub async fn calls(&self) -> Vec<Value> {
         let url = format!("{}/_emulator/calls", self.url);
         let response = self.http.get(&url).send().await.must("list calls");
         let response = success(response, "list calls").await;
         response.json().await.must("read the call log")
+    }
+
+    /// Every STS request received with a good signature, in order:
+    /// `action`, `role_arn`, `role_session_name`, `source_identity`,
+    /// `duration_seconds` (form values, `null` when absent), `tags`
+    /// (`[{"key", "value"}]`), `caller_access_key_id`,
+    /// `issued_access_key_id` (`null` when refused) and `outcome`.
+    pub async fn sts_calls(&self) -> Vec<Value> {
+        let url = format!("{}/_emulator/sts-calls", self.url);
+        let response = self.http.get(&url).send().await.must("list STS calls");
+        let response = success(response, "list STS calls").await;
+        response.json().await.must("read the STS call log")
+    }
+
+    /// Answers the next `n` `AssumeRole` requests with `AccessDenied`.
+    pub async fn deny_assume_role(&self, n: u32) {
+        self.post("faults", &json!({ "sts_deny_next": n })).await;
     }
 
     /// Adds domains, profiles and spaces (the shape [`Emulator::start`]

@@ -1,6 +1,7 @@
 //! The SageMaker endpoint, `POST /` in AWS JSON 1.1: reads the body,
 //! applies injected latency, checks the signature, names the operation,
-//! applies injected failures, runs the operation and logs presign calls.
+//! applies injected failures, runs the operation and logs presign calls
+//! with their signer. Form-encoded bodies go to STS (`sts`).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,7 +14,7 @@ use http::request::Parts;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{App, ops, presign, sigv4};
+use crate::{App, ops, presign, sigv4, sts};
 
 /// The largest request body read; SageMaker's requests are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
@@ -27,6 +28,12 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let latency = app.store().faults.latency_ms;
     tokio::time::sleep(Duration::from_millis(latency)).await;
 
+    if is_form(&parts) {
+        return match body {
+            Ok(body) => sts::handle(&app, &parts, &body),
+            Err(_) => answer(Err(ApiError::TooLarge)),
+        };
+    }
     let outcome = match body {
         Ok(body) => serve(&app, &parts, &body),
         Err(_) => Err(ApiError::TooLarge),
@@ -34,8 +41,16 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     answer(outcome)
 }
 
+/// The query protocol's body; the AWS JSON protocol's is never one.
+fn is_form(parts: &Parts) -> bool {
+    let kind = parts.headers.get(header::CONTENT_TYPE);
+    let kind = kind.and_then(|k| k.to_str().ok()).unwrap_or_default();
+    kind.starts_with("application/x-www-form-urlencoded")
+}
+
 fn serve(app: &App, parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
-    sigv4::verify(&app.keys, parts, body, SystemTime::now())?;
+    let find = |key: &str| app.keys_for(key);
+    let signer = sigv4::verify(&find, "sagemaker", parts, body, SystemTime::now())?;
     let operation = operation(parts)?;
 
     let outcome = match take_fault(app) {
@@ -43,8 +58,19 @@ fn serve(app: &App, parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
         None => ops::dispatch(app, operation, body),
     };
     if operation == "CreatePresignedDomainUrl" {
-        let record = presign::call_record(body, &outcome);
-        app.store().calls.push(record);
+        let mut store = app.store();
+        let mut record = presign::call_record(body, &outcome);
+        record["access_key_id"] = signer.access_key_id.clone().into();
+        if let Some(session) = store.sessions.get(&signer.access_key_id) {
+            record["source_identity"] = session.source_identity.clone().into();
+            record["role_arn"] = session.role_arn.clone().into();
+            let tags = session
+                .tags
+                .iter()
+                .map(|(k, v)| serde_json::json!({ "key": k, "value": v }));
+            record["session_tags"] = tags.collect();
+        }
+        store.calls.push(record);
     }
     outcome
 }
@@ -91,7 +117,7 @@ fn answer(outcome: Result<Value, ApiError>) -> Response {
 }
 
 /// A random id in the shape of AWS request ids.
-fn request_id() -> String {
+pub fn request_id() -> String {
     let bytes: [u8; 16] = rand::random();
     let hex = presign::hex(&bytes);
     let cut = |from: usize, to: usize| hex.get(from..to).unwrap_or_default();

@@ -1,10 +1,15 @@
 //! The test control API, unauthenticated JSON under `/_emulator/`:
 //!
-//! - `POST /_emulator/faults` `{"throttle_next", "fail_next", "latency_ms"}`,
-//!   each optional; sets the faults given and answers the current ones.
+//! - `POST /_emulator/faults` `{"throttle_next", "fail_next", "latency_ms",
+//!   "sts_deny_next"}`, each optional; sets the faults given and answers
+//!   the current ones. `sts_deny_next` answers that many `AssumeRole`
+//!   requests with `AccessDenied`.
 //! - `POST /_emulator/reset-faults` clears every fault.
 //! - `GET /_emulator/calls` lists every `CreatePresignedDomainUrl` received
-//!   with a good signature, with its outcome.
+//!   with a good signature, with its outcome and its signer.
+//! - `GET /_emulator/sts-calls` lists every STS request received with a
+//!   good signature: role, session name, source identity, tags, duration,
+//!   the access key ids of the caller and of the issued session, outcome.
 //! - `POST /_emulator/seed` creates domains, profiles and spaces with ids
 //!   chosen by the caller (the shape of `state::Seed`).
 //!
@@ -28,6 +33,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/faults", post(set_faults))
         .route("/reset-faults", post(reset_faults))
         .route("/calls", get(calls))
+        .route("/sts-calls", get(sts_calls))
         .route("/seed", post(seed))
 }
 
@@ -38,6 +44,7 @@ struct FaultsInput {
     throttle_next: Option<u32>,
     fail_next: Option<u32>,
     latency_ms: Option<u64>,
+    sts_deny_next: Option<u32>,
 }
 
 async fn set_faults(State(app): State<Arc<App>>, Json(input): Json<FaultsInput>) -> Json<Faults> {
@@ -52,6 +59,9 @@ async fn set_faults(State(app): State<Arc<App>>, Json(input): Json<FaultsInput>)
     if let Some(ms) = input.latency_ms {
         faults.latency_ms = ms;
     }
+    if let Some(n) = input.sts_deny_next {
+        faults.sts_deny_next = n;
+    }
     Json(faults.clone())
 }
 
@@ -62,6 +72,10 @@ async fn reset_faults(State(app): State<Arc<App>>) -> StatusCode {
 
 async fn calls(State(app): State<Arc<App>>) -> Json<Vec<serde_json::Value>> {
     Json(app.store().calls.clone())
+}
+
+async fn sts_calls(State(app): State<Arc<App>>) -> Json<Vec<serde_json::Value>> {
+    Json(app.store().sts_calls.clone())
 }
 
 async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> Response {

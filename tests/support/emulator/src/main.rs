@@ -1,9 +1,11 @@
 //! A loopback stand-in for the Amazon SageMaker API, for studio-broker's
 //! tests: the operations the broker uses, SigV4 checked against one set of
-//! credentials, a fake Studio sign-in page, and a control API for tests.
+//! credentials (and the sessions STS hands out), STS `AssumeRole`, a fake
+//! Studio sign-in page, and a control API for tests.
 //!
 //! Routes:
-//! - `POST /`: SageMaker over AWS JSON 1.1 (`api`).
+//! - `POST /`: SageMaker over AWS JSON 1.1 (`api`); a form-encoded body
+//!   is STS over the query protocol (`sts`).
 //! - `GET /studio/auth?token=...`: the Studio landing page (`studio`).
 //! - `/_emulator/...`: the test control API (`control`).
 //!
@@ -17,6 +19,8 @@ mod ops;
 mod presign;
 mod sigv4;
 mod state;
+mod sts;
+mod sts_rules;
 mod studio;
 mod validate;
 
@@ -98,6 +102,22 @@ impl App {
             Arn::Space(id, name) => format!("space/{id}/{name}"),
         };
         format!("arn:aws:sagemaker:{}:123456789012:{path}", self.region)
+    }
+
+    /// The keys of `access_key_id`: the configured ones, or an unexpired
+    /// STS session's.
+    pub fn keys_for(&self, access_key_id: &str) -> Option<Keys> {
+        if access_key_id == self.keys.access_key_id {
+            return Some(self.keys.clone());
+        }
+        let store = self.store();
+        let session = store.sessions.get(access_key_id)?;
+        (session.expires_at > std::time::SystemTime::now()).then(|| Keys {
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: session.secret_access_key.clone(),
+            session_token: Some(session.session_token.clone()),
+            region: self.keys.region.clone(),
+        })
     }
 
     /// The presigned URL for one token.

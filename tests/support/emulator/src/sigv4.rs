@@ -1,5 +1,6 @@
-//! Checks the Signature Version 4 of each SageMaker request by signing the
-//! received request again with the configured secret and comparing.
+//! Checks the Signature Version 4 of each SageMaker or STS request by
+//! signing the received request again with the secret of its access key
+//! and comparing.
 //!
 //! Only the headers the client lists in `SignedHeaders` go into the second
 //! signature, with the time of its `X-Amz-Date` and the region and service
@@ -22,7 +23,9 @@ use crate::error::ApiError;
 /// How far a request's `X-Amz-Date` may be from the emulator's clock.
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
-/// The one set of credentials the emulator accepts.
+/// A set of credentials the emulator accepts: the configured one, or a
+/// session handed out by STS.
+#[derive(Clone)]
 pub struct Keys {
     pub access_key_id: String,
     pub secret_access_key: String,
@@ -39,22 +42,33 @@ struct Authorization {
     signature: String,
 }
 
-/// Accepts the request only if it is signed with `keys`.
+/// Finds the keys of an access key id.
+pub type Find<'a> = dyn Fn(&str) -> Option<Keys> + 'a;
+
+/// Accepts the request only if it is signed for `service` with the keys
+/// `find` knows for its access key id, and answers those keys.
 ///
 /// # Errors
 ///
 /// The error AWS answers for a missing, malformed, foreign or wrong
 /// signature.
-pub fn verify(keys: &Keys, parts: &Parts, body: &[u8], now: SystemTime) -> Result<(), ApiError> {
+pub fn verify(
+    find: &Find<'_>,
+    service: &str,
+    parts: &Parts,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Keys, ApiError> {
     let auth = authorization(parts)?;
-    check_identity(keys, parts, &auth)?;
-    check_scope(keys, &auth)?;
+    let keys = find(&auth.access_key_id).ok_or(ApiError::UnrecognizedClient)?;
+    check_identity(&keys, parts, &auth)?;
+    check_scope(&keys, &auth, service)?;
     let time = request_time(parts, now)?;
 
-    let expected = resign(keys, parts, body, &auth, time)?;
+    let expected = resign(&keys, parts, body, &auth, time)?;
     let same = expected.as_bytes().ct_eq(auth.signature.as_bytes());
     if bool::from(same) {
-        Ok(())
+        Ok(keys)
     } else {
         Err(ApiError::signature_mismatch())
     }
@@ -124,16 +138,16 @@ fn check_identity(keys: &Keys, parts: &Parts, auth: &Authorization) -> Result<()
     }
 }
 
-fn check_scope(keys: &Keys, auth: &Authorization) -> Result<(), ApiError> {
+fn check_scope(keys: &Keys, auth: &Authorization, service: &str) -> Result<(), ApiError> {
     if auth.region != keys.region {
         return Err(ApiError::InvalidSignature(
             "Credential should be scoped to a valid region.".to_owned(),
         ));
     }
-    if auth.service != "sagemaker" {
-        return Err(ApiError::InvalidSignature(
-            "Credential should be scoped to correct service: 'sagemaker'.".to_owned(),
-        ));
+    if auth.service != service {
+        return Err(ApiError::InvalidSignature(format!(
+            "Credential should be scoped to correct service: '{service}'."
+        )));
     }
     Ok(())
 }

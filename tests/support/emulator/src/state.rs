@@ -1,5 +1,6 @@
 //! The emulator's memory: domains with their user profiles and spaces, the
-//! sign-in tokens handed out, the injected faults and the call log.
+//! sign-in tokens handed out, the STS sessions issued, the injected faults
+//! and the call logs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -7,6 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::sts::Session;
 use crate::validate::{self, Checks};
 
 /// Everything the emulator remembers, behind one lock.
@@ -19,6 +21,10 @@ pub struct Store {
     /// One entry per `CreatePresignedDomainUrl` that passed the signature
     /// check, in order.
     pub calls: Vec<serde_json::Value>,
+    /// Sessions issued by `AssumeRole`, by access key id.
+    pub sessions: HashMap<String, Session>,
+    /// One entry per STS request that passed the signature check.
+    pub sts_calls: Vec<serde_json::Value>,
 }
 
 /// A SageMaker domain.
@@ -59,6 +65,8 @@ pub struct Faults {
     pub throttle_next: u32,
     pub fail_next: u32,
     pub latency_ms: u64,
+    /// `AssumeRole` requests to answer with `AccessDenied`.
+    pub sts_deny_next: u32,
 }
 
 /// State to create at start or on demand, with ids chosen by the tests.
