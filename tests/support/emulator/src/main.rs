@@ -27,7 +27,6 @@ mod validate;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -130,15 +129,18 @@ impl App {
 }
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() {
     let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match run(args).await {
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("sagemaker-emulator: {message}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Exit at once: returning would drop the runtime, which waits for the
+    // blocking read of stdin that `--exit-on-stdin-eof` keeps open.
+    std::process::exit(code)
 }
 
 async fn run(args: Args) -> Result<(), String> {
