@@ -259,3 +259,32 @@ fn policy_prints_the_documents_for_the_table() {
     let (code, _, _) = run(&["policy", "--config", &path], &env);
     assert_eq!(code, 2, "the role ARN is required");
 }
+
+#[tokio::test]
+async fn a_provider_that_comes_back_naming_another_issuer_stops_the_broker_with_78() {
+    let rogue = Rogue::start(vec![Signer::rsa(rogue::RSA_A, "a").jwk()]).await;
+    let good = rogue.discovery();
+    let mut broken = good.clone();
+    broken["issuer"] = serde_json::json!(null);
+    rogue.set_discovery(broken);
+
+    let port = broker::free_port();
+    let options = broker::Options {
+        config: Config::new(&rogue.issuer, "http://127.0.0.1:9").render(port),
+        users: USERS.into(),
+        users_name: "users.toml",
+        env: base_env(),
+        wait_ready: false,
+    };
+    let mut broker = broker::Broker::start_with(options, port).await;
+    let mut wrong = good;
+    wrong["issuer"] = serde_json::json!(format!("{}x", rogue.issuer));
+    rogue.set_discovery(wrong);
+    let code = broker.wait_exit(Duration::from_secs(15)).await;
+    assert_eq!(code, Some(78), "{}", broker.logs());
+    assert!(
+        broker.logs().contains("they must be equal byte for byte"),
+        "{}",
+        broker.logs()
+    );
+}
