@@ -15,7 +15,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
+    /// With its causes, so a refused certificate or a refused connection
+    /// is named in the log.
+    #[error("{}", causes(.0))]
     Request(#[from] reqwest::Error),
     #[error("HTTP status {0}")]
     Status(reqwest::StatusCode),
@@ -23,6 +25,17 @@ pub enum Error {
     TooLarge,
     #[error("cannot use oidc.ca_file {path}: {reason}")]
     CaFile { path: String, reason: String },
+}
+
+fn causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// A fetched body with the freshness the provider gave it.

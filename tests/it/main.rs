@@ -18,6 +18,7 @@ mod limits;
 mod load;
 mod manifests;
 mod metrics;
+mod networks;
 mod secrets;
 mod signin;
 mod source_identity;

@@ -198,6 +198,23 @@ impl Rogue {
             .await
             .expect("bind");
         let issuer = format!("http://{}", listener.local_addr().expect("addr"));
+        Rogue::serve_with(&issuer, keys, move |app| {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        })
+    }
+
+    /// Builds a provider that calls itself `issuer` and hands its routes
+    /// to `serve`, which must start serving them at that address (over
+    /// TLS, say) and return the task doing so; dropping the provider
+    /// aborts that task.
+    pub fn serve_with(
+        issuer: &str,
+        keys: Vec<Value>,
+        serve: impl FnOnce(Router) -> tokio::task::JoinHandle<()>,
+    ) -> Rogue {
+        let issuer = issuer.to_owned();
         let shared = Arc::new(Shared {
             discovery: Mutex::new(discovery(&issuer)),
             jwks: Mutex::new(json!({ "keys": keys })),
@@ -223,9 +240,7 @@ impl Rogue {
             .route("/token", post(flow::token))
             .route("/userinfo", get(flow::userinfo))
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = serve(app);
         Rogue {
             issuer,
             shared,
