@@ -185,3 +185,40 @@ fn provider_error_codes_are_not_echoed_verbatim() {
     assert_eq!(error_code("access_denied"), "access_denied");
     assert_eq!(error_code("<script>"), "invalid_error");
 }
+
+#[test]
+fn an_expired_or_foreign_login_is_not_found() {
+    let sign_in = SignIn::new(&config("")).unwrap();
+    let expired = Pending {
+        state: "s".repeat(43),
+        nonce: "n".into(),
+        verifier: "v".into(),
+        return_to: "/".into(),
+        expires: now() - 1,
+    };
+    let jar = cookie_pairs(&[sign_in.login_cookie(&expired)]);
+    let callback = Callback {
+        code: Some("c".into()),
+        state: Some(expired.state.clone()),
+        ..Callback::default()
+    };
+    let Err((refusal, clear)) = sign_in.pending(&callback, &jar) else {
+        panic!("an expired login must not be found");
+    };
+    assert!(matches!(refusal, Refusal::NoLogin));
+    assert_eq!(clear.len(), 1, "the stale cookie is cleared");
+
+    let live = Pending {
+        expires: now() + 60,
+        ..expired
+    };
+    let other = SignIn::new(&config("")).unwrap();
+    let mut foreign = cookie_pairs(&[other.login_cookie(&live)]);
+    foreign[0].1.push('x');
+    assert!(matches!(
+        sign_in.pending(&callback, &foreign),
+        Err((Refusal::NoLogin, _))
+    ));
+    let good = cookie_pairs(&[sign_in.login_cookie(&live)]);
+    assert!(sign_in.pending(&callback, &good).is_ok());
+}
