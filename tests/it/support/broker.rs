@@ -116,11 +116,25 @@ pub struct Broker {
     audit_taken: Mutex<usize>,
 }
 
-/// A free loopback port. Another process could take it before the broker
-/// binds; on a test machine that race has not been seen to matter.
+/// Ports handed to brokers come from below Linux's ephemeral range
+/// (32768 and up), where the kernel picks ports for outgoing connections
+/// and for listeners on port 0: a port checked free here cannot be taken
+/// by one of those before the broker binds it.
+const PORTS: std::ops::Range<u16> = 20000..32000;
+
+static NEXT_PORT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A free loopback port for a broker, unique within this test process.
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+    let span = u32::from(PORTS.end - PORTS.start);
+    let offset = std::process::id() % span;
+    loop {
+        let n = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = PORTS.start + u16::try_from((offset + n) % span).unwrap();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The environment every broker process gets: emulator credentials, the
