@@ -154,7 +154,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> u8 {
-    let (config, table, _) = match super::load_all(args.config) {
+    let (config, table, _) = match super::load_all(args.config, crate::config::Secrets::Read) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

@@ -7,6 +7,7 @@ mod logging;
 mod policy;
 mod serve;
 
+use crate::config::Secrets;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,8 +77,12 @@ fn install_crypto() {
 
 /// Loads the config, or prints every problem and says which exit code.
 fn load_config(arg: Option<PathBuf>) -> Result<crate::config::Config, u8> {
+    load_config_with(arg, Secrets::Read)
+}
+
+fn load_config_with(arg: Option<PathBuf>, secrets: Secrets) -> Result<crate::config::Config, u8> {
     let path = crate::config::Config::resolve_path(arg);
-    crate::config::Config::load(&path).map_err(|e| {
+    crate::config::Config::load_with(&path, secrets).map_err(|e| {
         eprintln!("{e}");
         exit::CONFIG
     })
@@ -86,6 +91,7 @@ fn load_config(arg: Option<PathBuf>) -> Result<crate::config::Config, u8> {
 /// Loads the config and the table it names, or prints every problem.
 fn load_all(
     arg: Option<PathBuf>,
+    secrets: Secrets,
 ) -> Result<
     (
         crate::config::Config,
@@ -94,7 +100,7 @@ fn load_all(
     ),
     u8,
 > {
-    let config = load_config(arg)?;
+    let config = load_config_with(arg, secrets)?;
     let (table, schema) = load_table(&config)?;
     Ok((config, table, schema))
 }

@@ -30,7 +30,7 @@ pub fn run(args: Args) -> u8 {
         Ok(kinds) => kinds,
         Err(e) => return usage(&e),
     };
-    let (config, table, _) = match super::load_all(args.config) {
+    let (config, table, _) = match super::load_all(args.config, crate::config::Secrets::Skip) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

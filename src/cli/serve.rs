@@ -33,7 +33,7 @@ pub fn run(config: Option<PathBuf>) -> u8 {
 }
 
 async fn serve(config: Option<PathBuf>) -> u8 {
-    let (config, table, schema) = match super::load_all(config) {
+    let (config, table, schema) = match super::load_all(config, crate::config::Secrets::Read) {
         Ok((config, table, schema)) => (Arc::new(config), table, schema),
         Err(code) => return code,
     };

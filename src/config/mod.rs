@@ -153,13 +153,22 @@ impl Config {
     /// Every problem found: unreadable file, syntax, unknown keys, invalid
     /// values, secrets that cannot be read.
     pub fn load(path: &Path) -> Result<Self, Error> {
+        Self::load_with(path, Secrets::Read)
+    }
+
+    /// As [`Config::load`], reading secrets or only checking that each has
+    /// a source.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_with(path: &Path, secrets: Secrets) -> Result<Self, Error> {
         let fail = |problem: String| Error {
             path: path.to_owned(),
             problems: vec![problem],
         };
         let read = std::fs::read_to_string(path);
         let text = read.map_err(|e| fail(format!("cannot read: {e}")))?;
-        Self::parse(path, &text, &validate::ProcessEnv)
+        Self::parse_with(path, &text, &validate::ProcessEnv, secrets)
     }
 
     /// Parses `text` as if read from `path`, taking environment variables
@@ -168,11 +177,24 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Self, Error> {
+        Self::parse_with(path, text, env, Secrets::Read)
+    }
+
+    /// As [`Config::parse`], reading secrets or not.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        env: &dyn Env,
+        secrets: Secrets,
+    ) -> Result<Self, Error> {
         let file: raw::File = toml::from_str(text).map_err(|e| Error {
             path: path.to_owned(),
             problems: vec![toml_problem(text, &e)],
         })?;
-        validate::validate(path, file, env).map_err(|problems| Error {
+        validate::validate(path, file, env, secrets).map_err(|problems| Error {
             path: path.to_owned(),
             problems,
         })
@@ -190,7 +212,7 @@ impl Config {
     }
 }
 
-pub use validate::{Env, ProcessEnv, is_asymmetric, names};
+pub use validate::{Env, ProcessEnv, Secrets, is_asymmetric, names};
 
 /// TOML's own message on one line with the line it points at, without the
 /// source excerpt (which could echo a value).

@@ -258,6 +258,25 @@ fn policy_prints_the_documents_for_the_table() {
     assert!(err.contains("--kind \"all\""), "{err}");
     let (code, _, _) = run(&["policy", "--config", &path], &env);
     assert_eq!(code, 2, "the role ARN is required");
+
+    // Policies are written where the secrets are not: a pipeline has the
+    // config and the table, not the client secret or cookie key.
+    let no_secrets: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("TEST_"))
+        .collect();
+    let (code, out, err) = run(
+        &["policy", "--config", &path, "--broker-role-arn", role],
+        &no_secrets,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        documents
+    );
+    let (code, _, err) = run(&["check", "--config", &path], &no_secrets);
+    assert_eq!(code, 78, "check still reads every secret");
+    assert!(err.contains("TEST_CLIENT_SECRET is not set"), "{err}");
 }
 
 #[tokio::test]
