@@ -809,6 +809,46 @@ fn secret_files_are_read_relative_to_the_config_and_trimmed() -> std::io::Result
     Ok(())
 }
 
+/// Found by fuzzing: a secret file that never ends (`/dev/zero`) or is
+/// not a file must be refused, not read until memory runs out.
+#[test]
+fn secret_files_must_be_small_regular_files() -> std::io::Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("big"), "x".repeat(70 * 1024))?;
+    let cases = [
+        ("/dev/zero", "/dev/zero: not a regular file"),
+        (".", "secrets: not a regular file"),
+        ("big", "big: larger than 65536 bytes"),
+    ];
+    let path = dir.path().join("broker.toml");
+    for (file, expected) in cases {
+        let file = if file == "." { "secrets" } else { file };
+        if file == "secrets" {
+            std::fs::create_dir_all(dir.path().join("secrets"))?;
+        }
+        let text = edited(&[(
+            "client_secret_env = \"SB_CLIENT_SECRET\"",
+            &format!("client_secret_file = \"{file}\""),
+        )]);
+        let error = Config::parse(&path, &text, &env(&[])).err();
+        let problems = error.map(|e| e.problems).unwrap_or_default();
+        let shown = if file.starts_with('/') {
+            file.to_owned()
+        } else {
+            dir.path().join(file).display().to_string()
+        };
+        let suffix = expected.split_once(": ").map_or("", |(_, s)| s);
+        assert_eq!(
+            problems,
+            [format!(
+                "oidc.client_secret_file = \"{file}\": cannot read {shown}: {suffix}"
+            )],
+            "{file}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn no_message_or_debug_output_shows_a_secret() {
     let cookie_key = key_of(64);

@@ -56,6 +56,29 @@ struct Checker<'a> {
     problems: Vec<String>,
 }
 
+/// Secrets are short; a "secret file" past this size is a mistake (a
+/// device such as `/dev/zero`, a log), not a key.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads a regular file of at most [`MAX_SECRET_FILE_BYTES`]: never a
+/// device, a pipe or a folder, which could block or never end.
+fn read_small_file(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, Read};
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(Error::other("not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(Error::other(format!(
+            "larger than {MAX_SECRET_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 /// Whether secrets are read while validating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Secrets {
@@ -130,7 +153,7 @@ impl Checker<'_> {
     fn secret_from_file(&mut self, key: &str, file: &str) -> Option<Named> {
         let source = format!("{key}_file = \"{file}\"");
         let path = self.path(file);
-        match std::fs::read_to_string(&path) {
+        match read_small_file(&path) {
             Ok(value) if !value.trim().is_empty() => Some(Named {
                 source,
                 value: value.trim().to_owned(),
