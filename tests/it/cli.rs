@@ -119,19 +119,7 @@ async fn a_provider_down_at_start_leaves_the_broker_unready_until_it_answers() {
     let signer = Signer::rsa(rogue::RSA_A, "a");
     let rogue = Rogue::start(vec![signer.jwk()]).await;
     let mut good = rogue.discovery();
-    let mut broken = good.clone();
-    broken["issuer"] = serde_json::json!(null);
-    rogue.set_discovery(broken);
-
-    let port = broker::free_port();
-    let options = broker::Options {
-        config: Config::new(&rogue.issuer, "http://127.0.0.1:9").render(port),
-        users: USERS.into(),
-        users_name: "users.toml",
-        env: base_env(),
-        wait_ready: false,
-    };
-    let broker = broker::Broker::start_with(options, port).await;
+    let broker = start_while_discovery_fails(&rogue).await;
     let client = broker::client();
     let ready = client
         .get(format!("{}/readyz", broker.url))
@@ -283,19 +271,7 @@ fn policy_prints_the_documents_for_the_table() {
 async fn a_provider_that_comes_back_naming_another_issuer_stops_the_broker_with_78() {
     let rogue = Rogue::start(vec![Signer::rsa(rogue::RSA_A, "a").jwk()]).await;
     let good = rogue.discovery();
-    let mut broken = good.clone();
-    broken["issuer"] = serde_json::json!(null);
-    rogue.set_discovery(broken);
-
-    let port = broker::free_port();
-    let options = broker::Options {
-        config: Config::new(&rogue.issuer, "http://127.0.0.1:9").render(port),
-        users: USERS.into(),
-        users_name: "users.toml",
-        env: base_env(),
-        wait_ready: false,
-    };
-    let mut broker = broker::Broker::start_with(options, port).await;
+    let mut broker = start_while_discovery_fails(&rogue).await;
     let mut wrong = good;
     wrong["issuer"] = serde_json::json!(format!("{}x", rogue.issuer));
     rogue.set_discovery(wrong);
@@ -306,4 +282,21 @@ async fn a_provider_that_comes_back_naming_another_issuer_stops_the_broker_with_
         "{}",
         broker.logs()
     );
+}
+
+/// A broker whose provider answers discovery with a document that does not
+/// parse, so it starts unready and keeps retrying.
+async fn start_while_discovery_fails(rogue: &Rogue) -> broker::Broker {
+    let mut broken = rogue.discovery();
+    broken["issuer"] = serde_json::json!(null);
+    rogue.set_discovery(broken);
+    let port = broker::free_port();
+    let options = broker::Options {
+        config: Config::new(&rogue.issuer, "http://127.0.0.1:9").render(port),
+        users: USERS.into(),
+        users_name: "users.toml",
+        env: base_env(),
+        wait_ready: false,
+    };
+    broker::Broker::start_with(options, port).await
 }
