@@ -182,7 +182,7 @@ fn mint_status(e: &MintError) -> (StatusCode, &'static str) {
         MintError::Refused { .. } | MintError::Failed(_) => (S::BAD_GATEWAY, "upstream_error"),
         MintError::UnknownDomain(_) => (S::NOT_FOUND, "unknown_domain"),
         MintError::Throttled => (S::SERVICE_UNAVAILABLE, "upstream_throttled"),
-        MintError::Timeout(_) => (S::GATEWAY_TIMEOUT, "upstream_timeout"),
+        MintError::Timeout => (S::GATEWAY_TIMEOUT, "upstream_timeout"),
     }
 }
 
@@ -201,7 +201,7 @@ fn mint_message(e: &MintError) -> &'static str {
         }
         MintError::UnknownDomain(_) => "There is no such domain.",
         MintError::Throttled => "SageMaker is busy; try again in a few seconds.",
-        MintError::Timeout(_) => "SageMaker did not answer in time; try again.",
+        MintError::Timeout => "SageMaker did not answer in time; try again.",
     }
 }
 

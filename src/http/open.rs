@@ -121,6 +121,6 @@ fn mint_outcome(e: &MintError) -> (Outcome, &'static str) {
         }
         MintError::UnknownDomain(_) => (Outcome::Denied, "unknown_domain"),
         MintError::Throttled => (Outcome::Failed, "upstream_throttled"),
-        MintError::Timeout(_) => (Outcome::Failed, "upstream_timeout"),
+        MintError::Timeout => (Outcome::Failed, "upstream_timeout"),
     }
 }

@@ -71,13 +71,26 @@ pub struct Finished {
     pub cookies: Vec<String>,
 }
 
-/// What came back on the redirect URI.
-#[derive(Debug, Default, Deserialize)]
+/// What came back on the redirect URI. `Debug` shows only whether the
+/// code and state are present: either could be replayed.
+#[derive(Default, Deserialize)]
 pub struct Callback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub iss: Option<String>,
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let present = |v: &Option<String>| if v.is_some() { "[present]" } else { "[absent]" };
+        f.debug_struct("Callback")
+            .field("code", &present(&self.code))
+            .field("state", &present(&self.state))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 /// Why a login did not finish. None of these carries a code or a token.

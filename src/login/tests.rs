@@ -222,3 +222,30 @@ fn an_expired_or_foreign_login_is_not_found() {
     let good = cookie_pairs(&[sign_in.login_cookie(&live)]);
     assert!(sign_in.pending(&callback, &good).is_ok());
 }
+
+#[test]
+fn debug_output_never_shows_a_code_or_a_token() {
+    let callback = Callback {
+        code: Some("the-code-value".into()),
+        state: Some("the-state-value".into()),
+        iss: Some("https://idp.example.com".into()),
+        error: None,
+    };
+    let shown = format!("{callback:?}");
+    assert!(
+        !shown.contains("the-code-value") && !shown.contains("the-state-value"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("[present]") && shown.contains("https://idp.example.com"),
+        "{shown}"
+    );
+    let field = token::IdTokenField {
+        id_token: Some("eyJ.secret.token".into()),
+    };
+    let shown = format!("{field:?}");
+    assert!(
+        !shown.contains("eyJ") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+}

@@ -17,10 +17,20 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The `id_token` an OpenID provider adds to the token response.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// The `id_token` an OpenID provider adds to the token response. The
+/// `oauth2` crate asks for `Debug`; it never shows the token.
+#[derive(Clone, Deserialize, Serialize)]
 pub struct IdTokenField {
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.id_token.as_ref().map(|_| "[redacted]");
+        f.debug_struct("IdTokenField")
+            .field("id_token", &shown)
+            .finish()
+    }
 }
 
 impl ExtraTokenFields for IdTokenField {}

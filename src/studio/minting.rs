@@ -141,7 +141,7 @@ fn sts_client(shared: &SdkConfig, config: &config::Config) -> aws_sdk_sts::Clien
 /// Sorts an STS failure into the kinds the edge answers differently.
 fn classify(error: SdkError<AssumeRoleError>, role_arn: &str) -> MintError {
     let error = match error {
-        SdkError::TimeoutError(_) => return MintError::Timeout(Duration::ZERO),
+        SdkError::TimeoutError(_) => return MintError::Timeout,
         SdkError::ServiceError(e) => e.into_err(),
         other => {
             let shown = aws_smithy_types::error::display::DisplayErrorContext(other);

@@ -98,8 +98,8 @@ pub enum MintError {
     },
     #[error("AWS throttled the call after retries")]
     Throttled,
-    #[error("AWS did not answer within {0:?}")]
-    Timeout(Duration),
+    #[error("AWS did not answer within studio.timeout_seconds")]
+    Timeout,
     #[error("AWS call failed: {0}")]
     Failed(String),
     #[error("domain {0} is not configured")]
@@ -113,7 +113,7 @@ impl MintError {
             Self::NotFound(..) => "not_found",
             Self::Refused { .. } => "refused",
             Self::Throttled => "throttled",
-            Self::Timeout(_) => "timeout",
+            Self::Timeout => "timeout",
             Self::Failed(_) => "failed",
             Self::UnknownDomain(_) => "unknown_domain",
         }
@@ -166,7 +166,7 @@ impl Studio {
         let call = self.call(domain, target, identity);
         let result = match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
-            Err(_) => Err(MintError::Timeout(self.timeout)),
+            Err(_) => Err(MintError::Timeout),
         };
         metrics::histogram!("studio_broker_sagemaker_call_seconds")
             .record(started.elapsed().as_secs_f64());
@@ -227,7 +227,7 @@ impl Studio {
 fn classify(error: SdkError<ApiError>, domain: &Domain, target: &Target<'_>) -> MintError {
     let arn = domain.profile_arn(target.profile);
     match error {
-        SdkError::TimeoutError(_) => MintError::Timeout(Duration::ZERO),
+        SdkError::TimeoutError(_) => MintError::Timeout,
         SdkError::ServiceError(e) => {
             let e = e.into_err();
             let code = e.code().unwrap_or("Unknown").to_owned();
