@@ -38,7 +38,10 @@ pub async fn open(
     request: access::Request<'_>,
 ) -> Result<Opened, Failure> {
     let audit = audit_context(ctx, caller);
-    let table = state.table.current();
+    // An owned handle, not the short-lived guard: the row is borrowed
+    // across the SageMaker call, and arc-swap guards are meant to be
+    // dropped quickly.
+    let table = std::sync::Arc::clone(&state.table.current());
     let rules = state.access_rules();
     let row = match access::decide(&table, caller, &rules, request) {
         Ok(Decision::One(row)) => row,
