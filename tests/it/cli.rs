@@ -277,11 +277,7 @@ async fn a_provider_that_comes_back_naming_another_issuer_stops_the_broker_with_
     rogue.set_discovery(wrong);
     let code = broker.wait_exit(Duration::from_secs(15)).await;
     assert_eq!(code, Some(78), "{}", broker.logs());
-    assert!(
-        broker.logs().contains("they must be equal byte for byte"),
-        "{}",
-        broker.logs()
-    );
+    broker.wait_log(&["they must be equal byte for byte"]).await;
 }
 
 /// A broker whose provider answers discovery with a document that does not

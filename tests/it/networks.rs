@@ -40,11 +40,9 @@ async fn a_provider_behind_an_internal_ca_is_trusted_only_with_ca_file() {
     assert_eq!(presign(&untrusting, &token).await, 503);
     assert_eq!(provider.rogue.jwks_fetches(), 0);
     // The log names the cause, so an operator knows to set ca_file.
-    let logs = untrusting.logs();
-    assert!(
-        logs.contains("UnknownIssuer") || logs.contains("unknown issuer"),
-        "{logs}"
-    );
+    untrusting
+        .wait_log(&["UnknownIssuer", "unknown issuer"])
+        .await;
 
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");

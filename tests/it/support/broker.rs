@@ -270,6 +270,18 @@ impl Broker {
         }
     }
 
+    /// Waits up to 5 seconds for a log line holding one of `needles`: log
+    /// lines reach the test through a pipe, a little after the answer.
+    pub async fn wait_log(&self, needles: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !needles.iter().any(|n| self.logs().contains(n)) {
+            if Instant::now() > deadline {
+                panic!("no log line holds {needles:?}; logs:\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn take_audit(&self) -> Option<serde_json::Value> {
         let events = self.audit();
         let mut taken = self.audit_taken.lock().expect("lock");
