@@ -14,7 +14,7 @@ use http::request::Parts;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::{App, ops, presign, sigv4, sts};
+use crate::{App, ops, presign, sigv4, state, sts};
 
 /// The largest request body read; SageMaker's requests are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
@@ -25,8 +25,11 @@ const JSON_1_1: &str = "application/x-amz-json-1.1";
 pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, MAX_BODY).await;
+    // Even a zero-length sleep waits for the timer's next millisecond tick.
     let latency = app.store().faults.latency_ms;
-    tokio::time::sleep(Duration::from_millis(latency)).await;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
 
     if is_form(&parts) {
         return match body {
@@ -70,7 +73,7 @@ fn serve(app: &App, parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
                 .map(|(k, v)| serde_json::json!({ "key": k, "value": v }));
             record["session_tags"] = tags.collect();
         }
-        store.calls.push(record);
+        state::log_call(&mut store.calls, record);
     }
     outcome
 }

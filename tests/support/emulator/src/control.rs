@@ -71,11 +71,11 @@ async fn reset_faults(State(app): State<Arc<App>>) -> StatusCode {
 }
 
 async fn calls(State(app): State<Arc<App>>) -> Json<Vec<serde_json::Value>> {
-    Json(app.store().calls.clone())
+    Json(app.store().calls.iter().cloned().collect())
 }
 
 async fn sts_calls(State(app): State<Arc<App>>) -> Json<Vec<serde_json::Value>> {
-    Json(app.store().sts_calls.clone())
+    Json(app.store().sts_calls.iter().cloned().collect())
 }
 
 async fn seed(State(app): State<Arc<App>>, Json(seed): Json<Seed>) -> Response {

@@ -67,6 +67,7 @@ pub fn create(app: &App, store: &mut Store, input: Input) -> Result<Value, ApiEr
         expires_at: Instant::now() + lifetime,
     };
     forget_expired(store);
+    store.grant_order.push_back(token.clone());
     store.grants.insert(token, grant);
     Ok(json!({ "AuthorizedUrl": url }))
 }
@@ -144,10 +145,22 @@ pub fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Keeps memory bounded when tests mint many URLs and open few.
+/// Keeps memory bounded when tests mint many URLs and open few. Grants
+/// are looked at oldest first, only until one is still alive, so a mint
+/// costs the same however many grants are alive. A short-lived grant
+/// behind a longer-lived one waits for it: memory stays bounded by the
+/// longest lifetime, 300 seconds.
 fn forget_expired(store: &mut Store) {
     let now = Instant::now();
-    store.grants.retain(|_, grant| grant.expires_at > now);
+    while let Some(oldest) = store.grant_order.front() {
+        let alive = store.grants.get(oldest).is_some_and(|g| g.expires_at > now);
+        if alive {
+            break;
+        }
+        if let Some(oldest) = store.grant_order.pop_front() {
+            store.grants.remove(&oldest);
+        }
+    }
 }
 
 /// One entry of the call log, read leniently from the raw body so that
@@ -169,4 +182,42 @@ pub fn call_record(body: &[u8], outcome: &Result<Value, ApiError>) -> Value {
             field("SessionExpirationDurationInSeconds"),
         "outcome": outcome,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hand_out(store: &mut Store, token: &str, expires_at: Instant) {
+        let grant = Grant {
+            domain_id: "d-1".into(),
+            profile: "alice".into(),
+            space: None,
+            landing_uri: None,
+            session_seconds: DEFAULT_SESSION,
+            expires_at,
+        };
+        store.grant_order.push_back(token.into());
+        store.grants.insert(token.into(), grant);
+    }
+
+    #[test]
+    fn expired_grants_are_forgotten_oldest_first_until_one_lives() {
+        let mut store = Store::default();
+        let expired = Instant::now();
+        let alive = expired + Duration::from_secs(60);
+        hand_out(&mut store, "a", expired);
+        hand_out(&mut store, "b", alive);
+        store.grants.remove("b"); // used
+        hand_out(&mut store, "c", alive);
+        hand_out(&mut store, "d", expired);
+
+        forget_expired(&mut store);
+
+        let order: Vec<&str> = store.grant_order.iter().map(String::as_str).collect();
+        assert_eq!(order, ["c", "d"], "d waits behind c");
+        let mut held: Vec<&str> = store.grants.keys().map(String::as_str).collect();
+        held.sort_unstable();
+        assert_eq!(held, ["c", "d"]);
+    }
 }

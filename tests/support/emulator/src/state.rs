@@ -2,7 +2,7 @@
 //! sign-in tokens handed out, the STS sessions issued, the injected faults
 //! and the call logs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
@@ -17,14 +17,30 @@ pub struct Store {
     pub domains: BTreeMap<String, Domain>,
     /// Sign-in tokens not yet used, by token.
     pub grants: HashMap<String, Grant>,
+    /// The same tokens in the order they were handed out, oldest first,
+    /// so that expired grants are forgotten without scanning them all.
+    pub grant_order: VecDeque<String>,
     pub faults: Faults,
     /// One entry per `CreatePresignedDomainUrl` that passed the signature
-    /// check, in order.
-    pub calls: Vec<serde_json::Value>,
+    /// check, in order; the latest [`CALL_LOG`].
+    pub calls: VecDeque<serde_json::Value>,
     /// Sessions issued by `AssumeRole`, by access key id.
     pub sessions: HashMap<String, Session>,
-    /// One entry per STS request that passed the signature check.
-    pub sts_calls: Vec<serde_json::Value>,
+    /// One entry per STS request that passed the signature check; the
+    /// latest [`CALL_LOG`].
+    pub sts_calls: VecDeque<serde_json::Value>,
+}
+
+/// How many calls each log keeps: far more than any test makes, and a
+/// bound on memory when a benchmark makes millions.
+pub const CALL_LOG: usize = 10_000;
+
+/// Appends `record` to a call log, forgetting the oldest past [`CALL_LOG`].
+pub fn log_call(log: &mut VecDeque<serde_json::Value>, record: serde_json::Value) {
+    if log.len() == CALL_LOG {
+        log.pop_front();
+    }
+    log.push_back(record);
 }
 
 /// A SageMaker domain.
@@ -260,4 +276,20 @@ fn check_seed_domain(seed: &SeedDomain) -> Result<(), ApiError> {
         checks.pattern("spaces", name, validate::is_name, validate::NAME);
     }
     checks.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_log_keeps_the_latest_calls() {
+        let mut log = VecDeque::new();
+        for n in 0..CALL_LOG + 5 {
+            log_call(&mut log, serde_json::json!(n));
+        }
+        assert_eq!(log.len(), CALL_LOG);
+        assert_eq!(log.front(), Some(&serde_json::json!(5)));
+        assert_eq!(log.back(), Some(&serde_json::json!(CALL_LOG + 4)));
+    }
 }

@@ -18,7 +18,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use crate::sts_rules::{self, Input, StsError};
-use crate::{App, api, sigv4};
+use crate::{App, api, sigv4, state};
 
 /// The longest session the emulated roles allow, in seconds.
 const MAX_SESSION: u64 = 3600;
@@ -59,7 +59,7 @@ fn serve(app: &App, parts: &Parts, body: &[u8]) -> Result<String, StsError> {
     let input = sts_rules::check(&fields, MAX_SESSION);
     let outcome = input.and_then(|input| assume(app, &input));
     let record = call_record(&fields, &caller.access_key_id, &outcome);
-    app.store().sts_calls.push(record);
+    state::log_call(&mut app.store().sts_calls, record);
     outcome.map(|(_, xml)| xml)
 }
 
