@@ -199,9 +199,8 @@ async fn reload_on_sighup(table: Arc<table::Live>) {
         return;
     };
     while hangup.recv().await.is_some() {
-        let table = table.clone();
         // A failed reload is logged by the table itself and changes nothing.
-        let _ = tokio::task::spawn_blocking(move || table.reload()).await;
+        let _ = table.reload_in_background().await;
     }
 }
 

@@ -25,6 +25,15 @@ impl LoadError {
             omitted: 0,
         }
     }
+
+    /// A reload whose thread ended before it answered.
+    pub(super) fn interrupted(path: &Path, cause: &dyn fmt::Display) -> LoadError {
+        let problem = format!(
+            "{}: the reload stopped before it finished: {cause}",
+            path.display()
+        );
+        LoadError::single(path, problem)
+    }
 }
 
 impl fmt::Display for LoadError {

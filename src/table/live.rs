@@ -3,11 +3,17 @@
 //! Requests read the table without a lock and never wait on a reload: a
 //! reload builds a new table beside the old one and swaps a pointer. A table
 //! that fails to load is rejected whole and the previous one stays.
+//!
+//! Building a million-row table takes a core for a second or more, and
+//! freeing the old one tens of milliseconds. Both run on threads of their
+//! own at the lowest CPU priority, so that on a busy machine requests go
+//! first, and the old table is freed there rather than by whichever
+//! request happened to hold it last.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, Guard};
 use notify::{RecommendedWatcher, RecursiveMode};
@@ -22,6 +28,16 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 /// The link that Kubernetes swaps in a mounted ConfigMap or Secret volume,
 /// where every file is a link through it.
 const KUBERNETES_DATA_LINK: &str = "..data";
+
+/// Tables smaller than this are freed wherever their last reader drops
+/// them: it takes microseconds.
+const RETIRE_IN_BACKGROUND_ROWS: usize = 10_000;
+
+/// How often a retired table is checked for readers, and how long they
+/// may keep it. A request holds the table for one SageMaker call, which
+/// `studio.timeout_seconds` bounds; past this, the last reader frees it.
+const RETIRE_POLL: Duration = Duration::from_millis(10);
+const RETIRE_PATIENCE: Duration = Duration::from_secs(300);
 
 /// The table in force and where it comes from.
 #[derive(Debug)]
@@ -82,7 +98,8 @@ impl Live {
     }
 
     /// Loads the file again and puts it in force; returns its number of
-    /// rows. Blocks while the file is read, so call it off the request path.
+    /// rows. Blocks while the file is read, so call it off the request path,
+    /// or use [`Live::reload_in_background`].
     ///
     /// # Errors
     /// The problems of the new file, which are also logged; the previous
@@ -127,10 +144,29 @@ impl Live {
         }
     }
 
+    /// [`Live::reload`] on a thread of its own at the lowest CPU priority;
+    /// the answer arrives when the new table is in force or rejected.
+    pub async fn reload_in_background(self: &Arc<Self>) -> Result<usize, LoadError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let live = self.clone();
+        let work = move || drop(answer.send(live.reload()));
+        if let Err(error) = in_background("table-reload", work) {
+            tracing::warn!(%error, "cannot start a reload thread; reloading on a blocking thread");
+            let live = self.clone();
+            return match tokio::task::spawn_blocking(move || live.reload()).await {
+                Ok(outcome) => outcome,
+                Err(error) => Err(LoadError::interrupted(&self.path, &error)),
+            };
+        }
+        answered
+            .await
+            .unwrap_or_else(|error| Err(LoadError::interrupted(&self.path, &error)))
+    }
+
     fn swap(&self, table: Table) -> usize {
         let rows = table.len();
         record_rows(&table);
-        self.current.store(Arc::new(table));
+        retire(self.current.swap(Arc::new(table)));
 
         metrics::counter!(RELOADS, "result" => "ok").increment(1);
         tracing::info!(path = %self.path.display(), rows, "table reloaded");
@@ -146,18 +182,16 @@ impl Live {
     /// both seen. A file that is a link into some other folder is not
     /// followed there: only changes to the link itself are seen.
     ///
-    /// Inside a Tokio runtime, reloads run on its blocking threads; outside
-    /// one, on the watcher's own thread.
+    /// Reloads run on a thread of their own at the lowest CPU priority.
     ///
     /// # Errors
     /// When the folder cannot be watched.
     pub fn watch(self: &Arc<Self>) -> Result<Watcher, notify::Error> {
         let (folder, name) = folder_and_name(&self.path)?;
         let live = Arc::downgrade(self);
-        let runtime = tokio::runtime::Handle::try_current().ok();
         let handler = move |events: DebounceEventResult| {
             if touches(events, &name) {
-                reload_later(&live, runtime.as_ref());
+                reload_later(&live);
             }
         };
 
@@ -220,13 +254,66 @@ fn touches(events: DebounceEventResult, name: &OsString) -> bool {
     })
 }
 
-fn reload_later(live: &Weak<Live>, runtime: Option<&tokio::runtime::Handle>) {
+fn reload_later(live: &Weak<Live>) {
     let Some(live) = live.upgrade() else {
         return;
     };
-    // The outcome is logged by the reload itself.
-    match runtime {
-        Some(runtime) => drop(runtime.spawn_blocking(move || live.reload_if_changed())),
-        None => drop(live.reload_if_changed()),
+    // The outcome is logged by the reload itself. Without a thread of its
+    // own, the reload runs on the watcher's.
+    let work = {
+        let live = live.clone();
+        move || drop(live.reload_if_changed())
+    };
+    if let Err(error) = in_background("table-reload", work) {
+        tracing::warn!(%error, "cannot start a reload thread; reloading on the watcher's");
+        drop(live.reload_if_changed());
+    }
+}
+
+/// Frees a table that is no longer in force once its last reader is done,
+/// on a background thread when the table is large.
+fn retire(old: Arc<Table>) {
+    if old.len() < RETIRE_IN_BACKGROUND_ROWS {
+        return;
+    }
+    // Without a thread, the table is freed here or by its last reader.
+    let _ = in_background("table-retire", move || {
+        let since = Instant::now();
+        let mut old = old;
+        while since.elapsed() < RETIRE_PATIENCE {
+            match Arc::try_unwrap(old) {
+                Ok(table) => return drop(table),
+                Err(shared) => old = shared,
+            }
+            std::thread::sleep(RETIRE_POLL);
+        }
+        tracing::debug!("a reader still holds the previous table; it frees it when done");
+    });
+}
+
+/// Runs `work` on a new thread named `name` at the lowest CPU priority.
+pub(super) fn in_background<F>(name: &str, work: F) -> std::io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            lower_priority();
+            work();
+        })
+        .map(drop)
+}
+
+/// The lowest priority, nice 19, for the calling thread only: Linux keeps
+/// a nice value per thread. Elsewhere the thread keeps its priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        const LOWEST: i32 = 19;
+        let thread = rustix::thread::gettid();
+        if let Err(error) = rustix::process::setpriority_process(Some(thread), LOWEST) {
+            tracing::debug!(%error, "cannot lower the reload thread's priority");
+        }
     }
 }

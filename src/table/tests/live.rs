@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::schema;
+use crate::table::live::in_background;
 use crate::table::{Live, Table};
 
 /// How long the watcher may take to see a change; changes normally show
@@ -79,6 +80,71 @@ fn a_broken_edit_keeps_the_previous_table() {
     std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(live.reload().is_err());
     assert_eq!(live.current().len(), 2);
+}
+
+#[tokio::test]
+async fn a_reload_in_the_background_answers_once_it_is_decided() {
+    let folder = folder();
+    let path = folder.path().join("users.toml");
+    write(&path, &rows(1));
+    let live = live(path.clone());
+
+    write(&path, &rows(3));
+    let reloaded = live.reload_in_background().await;
+    assert_eq!(reloaded.map_err(|e| e.to_string()), Ok(3));
+    assert_eq!(live.current().len(), 3);
+
+    write(&path, "[[users]\n");
+    assert!(live.reload_in_background().await.is_err());
+    assert_eq!(live.current().len(), 3);
+}
+
+#[test]
+fn a_large_previous_table_is_freed_in_the_background_after_its_last_reader() {
+    let folder = folder();
+    let path = folder.path().join("users.csv");
+    let csv = |count: usize| {
+        let lines = (0..count).map(|n| format!("u{n}@x,ml,p{n}\n"));
+        std::iter::once("identity,domain,profile\n".to_owned())
+            .chain(lines)
+            .collect::<String>()
+    };
+    write(&path, &csv(10_000));
+    let live = live(path.clone());
+    let reader = arc_swap::Guard::into_inner(live.current());
+    let previous = Arc::downgrade(&reader);
+
+    write(&path, &csv(2));
+    assert_eq!(live.reload().map_err(|e| e.to_string()), Ok(2));
+    // The reader and the thread that frees it once the reader is done.
+    assert_eq!(previous.strong_count(), 2);
+
+    drop(reader);
+    let start = Instant::now();
+    while previous.strong_count() > 0 {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the previous table is still held"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn background_work_runs_at_the_lowest_priority() {
+    let here = || rustix::process::getpriority_process(None).map_err(|e| e.to_string());
+    let before = here();
+    let (send, receive) = std::sync::mpsc::channel();
+    let work = move || {
+        let _ = send.send(rustix::process::getpriority_process(None));
+    };
+    in_background("test", work).unwrap_or_else(|e| panic!("{e}"));
+    let nice = receive
+        .recv_timeout(PATIENCE)
+        .map(|n| n.map_err(|e| e.to_string()));
+    assert_eq!(nice, Ok(Ok(19)));
+    assert_eq!(here(), before, "only the background thread is lowered");
 }
 
 #[tokio::test]
