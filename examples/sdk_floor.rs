@@ -2,20 +2,27 @@
 //! broker's own SageMaker client, with nothing of the broker around it.
 //!
 //! Reads a broker config (as `serve` does), builds the clients with
-//! `studio::build_clients`, and mints sequentially for one table row.
+//! `studio::build_clients`, and mints for one table row: one call at a
+//! time, or with `--concurrency N`, N at a time as a loaded broker does.
 //! Prints one JSON object: calls, wall time, CPU per call (utime + stime
 //! of this process from `/proc/self/stat`) and latency percentiles.
 //!
 //! ```sh
 //! sdk_floor --config broker.toml --domain ml --profile alice --calls 5000
+//! sdk_floor --config broker.toml --calls 20000 --concurrency 32
 //! ```
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use studio_broker::config::{Config, ProcessEnv};
 use studio_broker::studio::{self, Studio, Target};
+
+/// The broker's allocator (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// What to mint and how often.
 struct Args {
@@ -24,6 +31,7 @@ struct Args {
     profile: String,
     calls: usize,
     warmup: usize,
+    concurrency: usize,
     clock_ticks: u64,
 }
 
@@ -41,6 +49,8 @@ enum Error {
     Stat,
     #[error("cannot write the result: {0}")]
     Write(std::io::Error),
+    #[error("a minting task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 #[tokio::main]
@@ -62,62 +72,98 @@ async fn run() -> Result<(), Error> {
 
     let shared = studio::load_shared().await;
     let domains = studio::build_clients(&shared, &config).await;
-    let studio = Studio::new(domains, &config.studio);
-    let target = Target {
-        domain: &args.domain,
-        profile: &args.profile,
-        space: None,
-        landing_uri: None,
-        session_seconds: None,
-    };
+    let studio = Arc::new(Studio::new(domains, &config.studio));
+    let args = Arc::new(args);
 
-    for _ in 0..args.warmup {
-        studio.mint(&target, &args.profile).await?;
-    }
-    let report = measure(&studio, &target, &args).await?;
+    run_workers(&studio, &args, args.warmup).await?;
+    let report = measure(&studio, &args).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{report}").map_err(Error::Write)
 }
 
-/// Mints `args.calls` times in a row and reports the cost.
-async fn measure(
-    studio: &Studio,
-    target: &Target<'_>,
-    args: &Args,
-) -> Result<serde_json::Value, Error> {
-    let mut latencies = Vec::with_capacity(args.calls);
+/// Mints `args.calls` times, `args.concurrency` at a time, and reports
+/// the cost.
+async fn measure(studio: &Arc<Studio>, args: &Arc<Args>) -> Result<serde_json::Value, Error> {
     let cpu_before = cpu_ticks()?;
     let started = Instant::now();
-    for _ in 0..args.calls {
-        let one = Instant::now();
-        studio.mint(target, &args.profile).await?;
-        latencies.push(one.elapsed());
-    }
+    let mut latencies = run_workers(studio, args, args.calls).await?;
     let wall = started.elapsed();
-    let ticks = cpu_ticks()? - cpu_before;
+    let cpu_after = cpu_ticks()?;
 
-    let cpu_us = ticks as f64 * 1e6 / args.clock_ticks as f64;
+    let per_call_us = |ticks: u64| ticks as f64 * 1e6 / args.clock_ticks as f64;
+    let user_us = per_call_us(cpu_after.user - cpu_before.user);
+    let system_us = per_call_us(cpu_after.system - cpu_before.system);
+    let cpu_us = user_us + system_us;
     latencies.sort_unstable();
     Ok(serde_json::json!({
         "calls": args.calls,
+        "concurrency": args.concurrency,
         "wall_seconds": wall.as_secs_f64(),
         "cpu_seconds": cpu_us / 1e6,
         "cpu_us_per_call": cpu_us / args.calls as f64,
+        "cpu_user_us_per_call": user_us / args.calls as f64,
+        "cpu_system_us_per_call": system_us / args.calls as f64,
         "latency_p50_ms": millis(percentile(&latencies, 0.50)),
         "latency_p99_ms": millis(percentile(&latencies, 0.99)),
         "calls_per_second": args.calls as f64 / wall.as_secs_f64(),
     }))
 }
 
-/// utime + stime of this process, in clock ticks.
-fn cpu_ticks() -> Result<u64, Error> {
+/// Makes `calls` mints over `args.concurrency` tasks, each minting one
+/// call after another; returns every call's latency.
+async fn run_workers(
+    studio: &Arc<Studio>,
+    args: &Arc<Args>,
+    calls: usize,
+) -> Result<Vec<Duration>, Error> {
+    let workers = args.concurrency.min(calls.max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..workers {
+        // The calls are shared out as evenly as they divide.
+        let share = calls / workers + usize::from(worker < calls % workers);
+        let (studio, args) = (studio.clone(), args.clone());
+        tasks.spawn(async move {
+            let target = Target {
+                domain: &args.domain,
+                profile: &args.profile,
+                space: None,
+                landing_uri: None,
+                session_seconds: None,
+            };
+            let mut latencies = Vec::with_capacity(share);
+            for _ in 0..share {
+                let one = Instant::now();
+                studio.mint(&target, &args.profile).await?;
+                latencies.push(one.elapsed());
+            }
+            Ok::<_, Error>(latencies)
+        });
+    }
+    let mut latencies = Vec::with_capacity(calls);
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done??);
+    }
+    Ok(latencies)
+}
+
+/// CPU time of this process, in clock ticks.
+struct Ticks {
+    user: u64,
+    system: u64,
+}
+
+/// utime and stime of this process.
+fn cpu_ticks() -> Result<Ticks, Error> {
     let stat = std::fs::read_to_string("/proc/self/stat").map_err(|_| Error::Stat)?;
     // The command name may hold spaces; the fields after it do not.
     let after_name = stat.rsplit_once(')').ok_or(Error::Stat)?.1;
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // Fields 14 and 15 of the line; 3 is the first after the name.
     let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    Ok(field(14).ok_or(Error::Stat)? + field(15).ok_or(Error::Stat)?)
+    Ok(Ticks {
+        user: field(14).ok_or(Error::Stat)?,
+        system: field(15).ok_or(Error::Stat)?,
+    })
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
@@ -139,6 +185,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, Error> {
         profile: "alice".into(),
         calls: 5000,
         warmup: 200,
+        concurrency: 1,
         clock_ticks: 100,
     };
     while let Some(flag) = args.next() {
@@ -156,6 +203,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, Error> {
             "--profile" => parsed.profile = value.clone(),
             "--calls" => parsed.calls = number()?.max(1),
             "--warmup" => parsed.warmup = number()?,
+            "--concurrency" => parsed.concurrency = number()?.max(1),
             "--clock-ticks" => parsed.clock_ticks = number()?.max(1) as u64,
             other => return Err(Error::Usage(format!("unknown flag {other}"))),
         }

@@ -10,7 +10,14 @@
   helper.py wait-ready URL            polls until 200; prints the time (ns)
   helper.py reload PID METRICS_URL    SIGHUP, then seconds until the table
                                       reload counter moves
-  helper.py stat PID                  "cpu_ticks rss_kb peak_rss_kb"
+  helper.py stat PID                  "cpu_ticks rss_kb peak_rss_kb
+                                      system_ticks"
+  helper.py drive URL METHOD HEADERS BODY COUNT
+                                      COUNT requests on one connection, one
+                                      at a time; fails on an answer other
+                                      than 200 or 302
+  helper.py criterion DIR             one record per criterion benchmark
+                                      found under DIR (median, in ns)
   helper.py report RUNS_JSONL OUT     figures: a table on stdout, JSON in OUT
 """
 
@@ -133,13 +140,47 @@ def reload(pid, url, limit=60.0):
 def stat(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    system = int(fields[12])
+    ticks = int(fields[11]) + system  # utime + stime
     memory = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             name, _, value = line.partition(":")
             memory[name] = value.split()[0] if value.split() else "0"
-    print(ticks, memory.get("VmRSS", 0), memory.get("VmHWM", 0))
+    print(ticks, memory.get("VmRSS", 0), memory.get("VmHWM", 0), system)
+
+
+def drive(url, method, headers_file, body, count):
+    parts = urllib.parse.urlsplit(url)
+    headers = {}
+    with open(headers_file) as f:
+        for line in f:
+            name, _, value = line.rstrip("\n").partition(":")
+            if value:
+                headers[name.strip()] = value.strip()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        for _ in range(count):
+            conn.request(method, parts.path or "/", body=body or None,
+                         headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            if answer.status not in (200, 302):
+                sys.exit(f"{url} answered {answer.status}")
+    finally:
+        conn.close()
+
+
+def criterion(folder):
+    """The median of every benchmark criterion measured last, as records."""
+    for here, _, files in sorted(os.walk(folder)):
+        if os.path.basename(here) != "new" or "estimates.json" not in files:
+            continue
+        with open(os.path.join(here, "benchmark.json")) as f:
+            name = json.load(f)["full_id"]
+        with open(os.path.join(here, "estimates.json")) as f:
+            median = json.load(f)["median"]["point_estimate"]
+        print(json.dumps({"kind": "micro", "name": name, "median_ns": median}))
 
 
 if __name__ == "__main__":
@@ -155,4 +196,7 @@ if __name__ == "__main__":
             "wait-ready": lambda: wait_ready(*args),
             "reload": lambda: reload(int(args[0]), args[1]),
             "stat": lambda: stat(int(args[0])),
+            "criterion": lambda: criterion(args[0]),
+            "drive": lambda: drive(args[0], args[1], args[2], args[3],
+                                   int(args[4])),
         }[command]()

@@ -2,9 +2,10 @@
 stdout and target/bench/results.json.
 
 Each line of the records file is one JSON object:
-  {"kind": "floor", ...}            one sdk_floor result
+  {"kind": "floor", "concurrency", ...}  one sdk_floor result
   {"kind": "load", "mode", "path", "cpu_ticks", "clk_tck", "wrk": {...}}
   {"kind": "figure", "key", "value"} a figure measured directly
+  {"kind": "micro", "name", "median_ns"}  one criterion benchmark
 """
 
 import json
@@ -35,15 +36,17 @@ def load_stats(records, mode, path):
         return None
     def median(f):
         return statistics.median(f(r) for r in runs)
-    def per_request_us(r):
+    def per_request_us(r, field="cpu_ticks"):
         served = max(r["wrk"]["requests"], 1)
-        return r["cpu_ticks"] * 1e6 / r["clk_tck"] / served
+        return r.get(field, 0) * 1e6 / r["clk_tck"] / served
     return {
         "rounds": len(runs),
         "connections": runs[0]["connections"],
         "requests_per_second": median(
             lambda r: r["wrk"]["requests"] / (r["wrk"]["duration_us"] / 1e6)),
         "cpu_us_per_request": median(per_request_us),
+        "cpu_system_us_per_request": median(
+            lambda r: per_request_us(r, "system_ticks")),
         "p50_ms": median(lambda r: r["wrk"]["p50_us"] / 1e3),
         "p99_ms": median(lambda r: r["wrk"]["p99_us"] / 1e3),
         "max_ms": max(r["wrk"]["max_us"] / 1e3 for r in runs),
@@ -54,9 +57,22 @@ def load_stats(records, mode, path):
 
 def figures(records):
     out = {}
-    floors = [r["cpu_us_per_call"] for r in records if r["kind"] == "floor"]
-    if floors:
-        out["sdk_floor_cpu_us_per_call"] = statistics.median(floors)
+    floors = [r for r in records if r["kind"] == "floor"]
+    sequential = [r["cpu_us_per_call"] for r in floors
+                  if r.get("concurrency", 1) == 1]
+    concurrent = [r["cpu_us_per_call"] for r in floors
+                  if r.get("concurrency", 1) > 1]
+    if sequential:
+        out["sdk_floor_cpu_us_per_call"] = statistics.median(sequential)
+    if concurrent:
+        out["sdk_floor_concurrent_cpu_us_per_call"] = statistics.median(
+            concurrent)
+    # The overhead is taken over the floor measured as the broker runs,
+    # with as many calls in flight as the load has connections: one call
+    # at a time, each call also pays for waking the runtime, which a
+    # loaded broker shares between calls.
+    like_for_like = out.get("sdk_floor_concurrent_cpu_us_per_call",
+                            out.get("sdk_floor_cpu_us_per_call"))
     sat = {p: load_stats(records, "sat", p)
            for p in ("emulator", "bearer", "session")}
     half = {p: load_stats(records, "half", p)
@@ -66,8 +82,11 @@ def figures(records):
             cpu = sat[path]["cpu_us_per_request"]
             out[f"{path}_cpu_us_per_request"] = cpu
             out[f"{path}_requests_per_second"] = sat[path]["requests_per_second"]
-            if floors:
-                out[f"{path}_overhead_cpu_us"] = cpu - out["sdk_floor_cpu_us_per_call"]
+            if like_for_like is not None:
+                out[f"{path}_overhead_cpu_us"] = cpu - like_for_like
+            if sequential:
+                out[f"{path}_overhead_vs_sequential_floor_cpu_us"] = (
+                    cpu - out["sdk_floor_cpu_us_per_call"])
     if sat["emulator"] and sat["bearer"]:
         out["emulator_requests_per_second"] = sat["emulator"]["requests_per_second"]
         out["throughput_ratio_vs_emulator"] = (
@@ -84,6 +103,11 @@ def figures(records):
     for r in records:
         if r["kind"] == "figure":
             out[r["key"]] = r["value"]
+    floor = out.get("sdk_floor_instructions_per_call")
+    for path in ("bearer", "session"):
+        measured = out.get(f"{path}_instructions_per_request")
+        if floor and measured:
+            out[f"{path}_overhead_instructions"] = measured - floor
     return out, {"saturation": sat, "half_saturation": half}
 
 
@@ -96,12 +120,13 @@ def verdict(key, value):
 
 
 def print_table(out, runs):
-    print(f"{'figure':<34} {'value':>12}  {'target':<10} met")
+    print(f"{'figure':<46} {'value':>12}  {'target':<10} met")
     for key in sorted(out):
         target, met = verdict(key, out[key])
-        print(f"{key:<34} {out[key]:>12.3f}  {target:<10} {met}")
+        print(f"{key:<46} {out[key]:>12.3f}  {target:<10} {met}")
     print()
     print(f"{'run':<22} {'conns':>5} {'req/s':>9} {'cpu us/req':>10} "
+          f"{'of it sys':>9} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'failed':>6}")
     for mode, paths in runs.items():
         for path, s in paths.items():
@@ -109,9 +134,23 @@ def print_table(out, runs):
                 continue
             print(f"{mode[:13] + '/' + path:<22} {s['connections']:>5} "
                   f"{s['requests_per_second']:>9.0f} "
-                  f"{s['cpu_us_per_request']:>10.1f} {s['p50_ms']:>8.2f} "
+                  f"{s['cpu_us_per_request']:>10.1f} "
+                  f"{s['cpu_system_us_per_request']:>9.1f} {s['p50_ms']:>8.2f} "
                   f"{s['p99_ms']:>8.2f} {s['max_ms']:>8.2f} "
                   f"{s['failed_requests']:>6}")
+
+
+def micro(records):
+    return {r["name"]: r["median_ns"] for r in records if r["kind"] == "micro"}
+
+
+def print_micro(benchmarks):
+    if not benchmarks:
+        return
+    print()
+    print(f"{'cargo bench (median)':<46} {'us':>12}")
+    for name in sorted(benchmarks):
+        print(f"{name:<46} {benchmarks[name] / 1e3:>12.3f}")
 
 
 def report(records_path, out_path, meta_path=None):
@@ -119,8 +158,10 @@ def report(records_path, out_path, meta_path=None):
         records = [json.loads(line) for line in f if line.strip()]
     out, runs = figures(records)
     print_table(out, runs)
+    print_micro(micro(records))
     document = dict(out)
     document["runs"] = runs
+    document["micro_ns"] = micro(records)
     document["targets"] = {
         k: {"target": t, "sense": s, "met": verdict(k, out[k])[1] == "yes"}
         for k, (t, s) in TARGETS.items() if k in out
