@@ -37,9 +37,10 @@ async fn build(shared: &SdkConfig, domain: &config::Domain, studio: &config::Stu
     // The operation timeout bounds all attempts together; the standard
     // retry mode retries throttling and transient errors with backoff.
     // Stalled-stream protection watches the throughput of streamed bodies;
-    // this call's bodies are a few hundred bytes, the operation timeout
-    // already bounds them, and the watch cost about 1% of the call's
-    // instructions (`scripts/profile-floor`).
+    // the broker's calls send and receive small JSON documents (a few
+    // hundred bytes for a mint, a page of names for `check --remote`), the
+    // operation timeout already bounds them, and the watch cost about 1%
+    // of a mint's instructions (`scripts/profile-floor`).
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(studio.timeout)
         .build();

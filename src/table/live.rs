@@ -4,16 +4,19 @@
 //! reload builds a new table beside the old one and swaps a pointer. A table
 //! that fails to load is rejected whole and the previous one stays.
 //!
-//! Building a million-row table takes a core for a second or more, and
-//! freeing the old one tens of milliseconds. Both run on threads of their
-//! own at the lowest CPU priority, so that on a busy machine requests go
-//! first, and the old table is freed there rather than by whichever
-//! request happened to hold it last.
+//! Building a million-row table takes a core for most of a second, and
+//! freeing the old one tens of milliseconds. Both run on one long-lived
+//! thread per table at the lowest CPU priority, so that on a busy machine
+//! requests go first, and a large old table is freed there rather than by
+//! whichever request happened to hold it last. On a saturated core a
+//! reload therefore waits for idle time: it takes longer, and both tables
+//! are held until it ends.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
 use notify::{RecommendedWatcher, RecursiveMode};
@@ -33,11 +36,12 @@ const KUBERNETES_DATA_LINK: &str = "..data";
 /// them: it takes microseconds.
 const RETIRE_IN_BACKGROUND_ROWS: usize = 10_000;
 
-/// How often a retired table is checked for readers, and how long they
-/// may keep it. A request holds the table for one SageMaker call, which
-/// `studio.timeout_seconds` bounds; past this, the last reader frees it.
+/// How often retired tables are checked for readers. A request holds the
+/// table for one SageMaker call, which `studio.timeout_seconds` bounds.
 const RETIRE_POLL: Duration = Duration::from_millis(10);
-const RETIRE_PATIENCE: Duration = Duration::from_secs(300);
+
+/// The name of each table's background thread.
+const THREAD_NAME: &str = "table-reload";
 
 /// The table in force and where it comes from.
 #[derive(Debug)]
@@ -49,6 +53,20 @@ pub struct Live {
     /// after a quicker, newer one, and remembers which version of the file
     /// the last one read. Requests never take it.
     reloading: Mutex<Option<Version>>,
+    /// The inbox of the background thread; `None` when it could not start,
+    /// and reloads then run on the caller's thread.
+    background: Option<mpsc::Sender<Job>>,
+}
+
+/// Work for the background thread.
+enum Job {
+    /// Reload, or only when the file changed; answer when asked.
+    Reload {
+        only_if_changed: bool,
+        answer: Option<tokio::sync::oneshot::Sender<Result<usize, LoadError>>>,
+    },
+    /// Free this table once its last reader is done.
+    Retire(Arc<Table>),
 }
 
 /// Which version of the file a load read: a file replaced by a rename or
@@ -79,11 +97,12 @@ impl Live {
     /// Puts `table`, loaded from `path` against `schema`, in force.
     pub fn new(table: Table, path: PathBuf, schema: Schema) -> Arc<Live> {
         record_rows(&table);
-        Arc::new(Live {
+        Arc::new_cyclic(|live| Live {
             current: ArcSwap::from_pointee(table),
-            path: path.clone(),
             reloading: Mutex::new(Version::of(&path)),
+            path,
             schema,
+            background: start_background(live.clone()),
         })
     }
 
@@ -144,14 +163,16 @@ impl Live {
         }
     }
 
-    /// [`Live::reload`] on a thread of its own at the lowest CPU priority;
-    /// the answer arrives when the new table is in force or rejected.
+    /// [`Live::reload`] on the table's background thread, at the lowest
+    /// CPU priority; the answer arrives when the new table is in force or
+    /// rejected.
     pub async fn reload_in_background(self: &Arc<Self>) -> Result<usize, LoadError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let live = self.clone();
-        let work = move || drop(answer.send(live.reload()));
-        if let Err(error) = in_background("table-reload", work) {
-            tracing::warn!(%error, "cannot start a reload thread; reloading on a blocking thread");
+        let job = Job::Reload {
+            only_if_changed: false,
+            answer: Some(answer),
+        };
+        if self.send(job).is_err() {
             let live = self.clone();
             return match tokio::task::spawn_blocking(move || live.reload()).await {
                 Ok(outcome) => outcome,
@@ -163,10 +184,23 @@ impl Live {
             .unwrap_or_else(|error| Err(LoadError::interrupted(&self.path, &error)))
     }
 
+    /// Hands `job` to the background thread; gives it back when there is
+    /// none.
+    fn send(&self, job: Job) -> Result<(), Job> {
+        match &self.background {
+            Some(inbox) => inbox.send(job).map_err(|unsent| unsent.0),
+            None => Err(job),
+        }
+    }
+
     fn swap(&self, table: Table) -> usize {
         let rows = table.len();
         record_rows(&table);
-        retire(self.current.swap(Arc::new(table)));
+        let previous = self.current.swap(Arc::new(table));
+        if previous.len() >= RETIRE_IN_BACKGROUND_ROWS {
+            // Without the thread, it is freed here or by its last reader.
+            let _ = self.send(Job::Retire(previous));
+        }
 
         metrics::counter!(RELOADS, "result" => "ok").increment(1);
         tracing::info!(path = %self.path.display(), rows, "table reloaded");
@@ -182,7 +216,8 @@ impl Live {
     /// both seen. A file that is a link into some other folder is not
     /// followed there: only changes to the link itself are seen.
     ///
-    /// Reloads run on a thread of their own at the lowest CPU priority.
+    /// Reloads run on the table's background thread, at the lowest CPU
+    /// priority.
     ///
     /// # Errors
     /// When the folder cannot be watched.
@@ -258,51 +293,72 @@ fn reload_later(live: &Weak<Live>) {
     let Some(live) = live.upgrade() else {
         return;
     };
-    // The outcome is logged by the reload itself. Without a thread of its
-    // own, the reload runs on the watcher's.
-    let work = {
-        let live = live.clone();
-        move || drop(live.reload_if_changed())
+    let job = Job::Reload {
+        only_if_changed: true,
+        answer: None,
     };
-    if let Err(error) = in_background("table-reload", work) {
-        tracing::warn!(%error, "cannot start a reload thread; reloading on the watcher's");
+    // The outcome is logged by the reload itself. Without the background
+    // thread, the reload runs on the watcher's.
+    if live.send(job).is_err() {
         drop(live.reload_if_changed());
     }
 }
 
-/// Frees a table that is no longer in force once its last reader is done,
-/// on a background thread when the table is large.
-fn retire(old: Arc<Table>) {
-    if old.len() < RETIRE_IN_BACKGROUND_ROWS {
-        return;
-    }
-    // Without a thread, the table is freed here or by its last reader.
-    let _ = in_background("table-retire", move || {
-        let since = Instant::now();
-        let mut old = old;
-        while since.elapsed() < RETIRE_PATIENCE {
-            match Arc::try_unwrap(old) {
-                Ok(table) => return drop(table),
-                Err(shared) => old = shared,
-            }
-            std::thread::sleep(RETIRE_POLL);
+/// Starts the table's background thread; `None` when it cannot start.
+fn start_background(live: Weak<Live>) -> Option<mpsc::Sender<Job>> {
+    let (inbox, jobs) = mpsc::channel();
+    let started = std::thread::Builder::new()
+        .name(THREAD_NAME.to_owned())
+        .spawn(move || background(&live, &jobs));
+    match started {
+        Ok(_) => Some(inbox),
+        Err(error) => {
+            tracing::warn!(%error, "cannot start the table's reload thread; reloading in place");
+            None
         }
-        tracing::debug!("a reader still holds the previous table; it frees it when done");
-    });
+    }
 }
 
-/// Runs `work` on a new thread named `name` at the lowest CPU priority.
-pub(super) fn in_background<F>(name: &str, work: F) -> std::io::Result<()>
-where
-    F: FnOnce() + Send + 'static,
-{
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            lower_priority();
-            work();
-        })
-        .map(drop)
+/// Runs reloads one after another, and frees retired tables once their
+/// last reader is done, until the table is dropped.
+fn background(live: &Weak<Live>, jobs: &mpsc::Receiver<Job>) {
+    lower_priority();
+    let mut retiring: Vec<Arc<Table>> = Vec::new();
+    loop {
+        let job = if retiring.is_empty() {
+            jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            jobs.recv_timeout(RETIRE_POLL)
+        };
+        match job {
+            Ok(Job::Retire(table)) => retiring.push(table),
+            Ok(Job::Reload {
+                only_if_changed,
+                answer,
+            }) => {
+                let Some(live) = live.upgrade() else {
+                    return;
+                };
+                let outcome = if only_if_changed {
+                    live.reload_if_changed()
+                } else {
+                    Some(live.reload())
+                };
+                if let (Some(answer), Some(outcome)) = (answer, outcome) {
+                    let _ = answer.send(outcome);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            // The table is gone; whatever is still retiring is freed by its
+            // last reader.
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        // A table no one else holds is freed here, as it leaves the list.
+        retiring = retiring
+            .into_iter()
+            .filter_map(|table| Arc::try_unwrap(table).err())
+            .collect();
+    }
 }
 
 /// The lowest priority, nice 19, for the calling thread only: Linux keeps

@@ -5,10 +5,11 @@
 //!   the current ones. `sts_deny_next` answers that many `AssumeRole`
 //!   requests with `AccessDenied`.
 //! - `POST /_emulator/reset-faults` clears every fault.
-//! - `GET /_emulator/calls` lists every `CreatePresignedDomainUrl` received
-//!   with a good signature, with its outcome and its signer.
-//! - `GET /_emulator/sts-calls` lists every STS request received with a
-//!   good signature: role, session name, source identity, tags, duration,
+//! - `GET /_emulator/calls` lists the `CreatePresignedDomainUrl` calls
+//!   received with a good signature (the latest 10,000), with their
+//!   outcomes and signers.
+//! - `GET /_emulator/sts-calls` lists the STS requests received with a
+//!   good signature (the latest 10,000): role, session name, source identity, tags, duration,
 //!   the access key ids of the caller and of the issued session, outcome.
 //! - `POST /_emulator/seed` creates domains, profiles and spaces with ids
 //!   chosen by the caller (the shape of `state::Seed`).
