@@ -58,15 +58,21 @@ def load_stats(records, mode, path):
 def figures(records):
     out = {}
     floors = [r for r in records if r["kind"] == "floor"]
-    sequential = [r["cpu_us_per_call"] for r in floors
-                  if r.get("concurrency", 1) == 1]
-    concurrent = [r["cpu_us_per_call"] for r in floors
-                  if r.get("concurrency", 1) > 1]
-    if sequential:
-        out["sdk_floor_cpu_us_per_call"] = statistics.median(sequential)
-    if concurrent:
-        out["sdk_floor_concurrent_cpu_us_per_call"] = statistics.median(
-            concurrent)
+    def floor_median(field, concurrent):
+        values = [r[field] for r in floors if field in r
+                  and (r.get("concurrency", 1) > 1) == concurrent]
+        return statistics.median(values) if values else None
+    sequential = floor_median("cpu_us_per_call", False)
+    concurrent = floor_median("cpu_us_per_call", True)
+    if sequential is not None:
+        out["sdk_floor_cpu_us_per_call"] = sequential
+        out["sdk_floor_system_us_per_call"] = floor_median(
+            "cpu_system_us_per_call", False)
+    if concurrent is not None:
+        out["sdk_floor_concurrent_cpu_us_per_call"] = concurrent
+        out["sdk_floor_concurrent_system_us_per_call"] = floor_median(
+            "cpu_system_us_per_call", True)
+    out = {k: v for k, v in out.items() if v is not None}
     # The overhead is taken over the floor measured as the broker runs,
     # with as many calls in flight as the load has connections: one call
     # at a time, each call also pays for waking the runtime, which a
@@ -84,7 +90,7 @@ def figures(records):
             out[f"{path}_requests_per_second"] = sat[path]["requests_per_second"]
             if like_for_like is not None:
                 out[f"{path}_overhead_cpu_us"] = cpu - like_for_like
-            if sequential:
+            if sequential is not None:
                 out[f"{path}_overhead_vs_sequential_floor_cpu_us"] = (
                     cpu - out["sdk_floor_cpu_us_per_call"])
     if sat["emulator"] and sat["bearer"]:
