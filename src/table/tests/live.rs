@@ -31,6 +31,16 @@ fn live(path: PathBuf) -> Arc<Live> {
     Live::new(table, path, schema())
 }
 
+/// A TOML table of `count` rows in a folder of its own, in force; the
+/// folder lasts as long as the returned handle.
+fn a_table_of(count: usize) -> (tempfile::TempDir, PathBuf, Arc<Live>) {
+    let folder = folder();
+    let path = folder.path().join("users.toml");
+    write(&path, &rows(count));
+    let live = live(path.clone());
+    (folder, path, live)
+}
+
 fn folder() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
 }
@@ -47,10 +57,7 @@ async fn wait_for_rows(live: &Live, count: usize) {
 
 #[test]
 fn a_good_edit_is_swapped_in() {
-    let folder = folder();
-    let path = folder.path().join("users.toml");
-    write(&path, &rows(1));
-    let live = live(path.clone());
+    let (_folder, path, live) = a_table_of(1);
     let before = live.current();
 
     write(&path, &rows(3));
@@ -61,10 +68,7 @@ fn a_good_edit_is_swapped_in() {
 
 #[test]
 fn a_broken_edit_keeps_the_previous_table() {
-    let folder = folder();
-    let path = folder.path().join("users.toml");
-    write(&path, &rows(2));
-    let live = live(path.clone());
+    let (_folder, path, live) = a_table_of(2);
 
     write(&path, &rows(3).replace("\"p1\"", "\"p 1\""));
     let error = live.reload().map(|_| ()).map_err(|e| e.problems);
@@ -83,10 +87,7 @@ fn a_broken_edit_keeps_the_previous_table() {
 
 #[tokio::test]
 async fn a_reload_in_the_background_answers_once_it_is_decided() {
-    let folder = folder();
-    let path = folder.path().join("users.toml");
-    write(&path, &rows(1));
-    let live = live(path.clone());
+    let (_folder, path, live) = a_table_of(1);
 
     write(&path, &rows(3));
     let reloaded = live.reload_in_background().await;
@@ -177,10 +178,7 @@ fn reloads_run_on_a_thread_at_the_lowest_priority() {
 
 #[tokio::test]
 async fn the_watcher_sees_a_file_renamed_over_the_table() {
-    let folder = folder();
-    let path = folder.path().join("users.toml");
-    write(&path, &rows(1));
-    let live = live(path.clone());
+    let (folder, path, live) = a_table_of(1);
     let _watcher = live.watch().unwrap_or_else(|e| panic!("{e}"));
 
     let temporary = folder.path().join(".users.toml.swp");
@@ -222,10 +220,7 @@ async fn the_watcher_sees_a_kubernetes_volume_update() {
 
 #[tokio::test]
 async fn a_broken_file_seen_by_the_watcher_changes_nothing() {
-    let folder = folder();
-    let path = folder.path().join("users.toml");
-    write(&path, &rows(1));
-    let live = live(path.clone());
+    let (_folder, path, live) = a_table_of(1);
     let _watcher = live.watch().unwrap_or_else(|e| panic!("{e}"));
 
     write(&path, "[[users]\n");
