@@ -163,10 +163,12 @@ fn policy_prints_the_documents_for_the_table() {
     );
     let path = write(dir.path(), &config(), &users);
     let role = "arn:aws:iam::111122223333:role/studio-broker";
-    let (code, out, err) = run(
-        &["policy", "--config", &path, "--broker-role-arn", role],
-        &env,
-    );
+    let policy = |extra: &[&str]| {
+        let mut args = vec!["policy", "--config", &path, "--broker-role-arn", role];
+        args.extend(extra);
+        run(&args, &env)
+    };
+    let (code, out, err) = policy(&[]);
     assert_eq!(code, 0, "{err}");
     let documents: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys: Vec<&String> = documents.as_object().unwrap().keys().collect();
@@ -205,18 +207,7 @@ fn policy_prints_the_documents_for_the_table() {
         ])
     );
 
-    let (code, out, _) = run(
-        &[
-            "policy",
-            "--config",
-            &path,
-            "--broker-role-arn",
-            role,
-            "--kind",
-            "deny-others",
-        ],
-        &env,
-    );
+    let (code, out, _) = policy(&["--kind", "deny-others"]);
     assert_eq!(code, 0);
     let only: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(only.as_object().unwrap().len(), 1);
@@ -230,18 +221,7 @@ fn policy_prints_the_documents_for_the_table() {
         err.contains("--broker-role-arn \"nope\": must be an IAM role ARN"),
         "{err}"
     );
-    let (code, _, err) = run(
-        &[
-            "policy",
-            "--config",
-            &path,
-            "--broker-role-arn",
-            role,
-            "--kind",
-            "all",
-        ],
-        &env,
-    );
+    let (code, _, err) = policy(&["--kind", "all"]);
     assert_eq!(code, 2);
     assert!(err.contains("--kind \"all\""), "{err}");
     let (code, _, _) = run(&["policy", "--config", &path], &env);

@@ -1,7 +1,7 @@
 //! Tokens signed by keys the tests hold, served by a provider the tests
 //! control: expiry, issuer, and key sets real providers publish.
 
-use crate::support::broker::{self, Broker, Config};
+use crate::support::broker::{Broker, Config};
 use crate::support::emulator::Emulator;
 use crate::support::rogue::{self, Rogue, Signer};
 use crate::support::stack::{USERS, seed};
@@ -29,17 +29,6 @@ async fn start_with(keys: Vec<Value>, oidc: &str) -> Setup {
         emulator,
         broker,
     }
-}
-
-async fn presign(broker: &Broker, token: &str) -> u16 {
-    broker::client()
-        .post(format!("{}/api/v1/presigned-url", broker.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]
@@ -83,7 +72,7 @@ async fn expiry_issuer_audience_and_dates() {
     );
     for (name, claims, status) in cases {
         assert_eq!(
-            presign(&s.broker, &signer.sign(&claims)).await,
+            s.broker.presign_status(&signer.sign(&claims)).await,
             status,
             "{name}"
         );
@@ -106,12 +95,14 @@ async fn unusable_keys_in_the_set_do_not_stop_the_usable_one() {
     ];
     let s = start(keys).await;
     let token = signer.sign(&s.rogue.claims("alice", "broker"));
-    assert_eq!(presign(&s.broker, &token).await, 200);
+    assert_eq!(s.broker.presign_status(&token).await, 200);
     let no_kid = signer.sign_without_kid(&s.rogue.claims("alice", "broker"));
-    assert_eq!(presign(&s.broker, &no_kid).await, 200);
+    assert_eq!(s.broker.presign_status(&no_kid).await, 200);
     let ec = Signer::ec(rogue::EC_P256, "e");
     assert_eq!(
-        presign(&s.broker, &ec.sign(&s.rogue.claims("alice", "broker"))).await,
+        s.broker
+            .presign_status(&ec.sign(&s.rogue.claims("alice", "broker")))
+            .await,
         401
     );
 }
@@ -126,7 +117,7 @@ async fn a_rotated_signing_key_is_fetched_once() {
 
     s.rogue.set_keys(vec![old.jwk(), new.jwk()]);
     let token = new.sign(&s.rogue.claims("alice", "broker"));
-    assert_eq!(presign(&s.broker, &token).await, 200);
+    assert_eq!(s.broker.presign_status(&token).await, 200);
     assert_eq!(s.rogue.jwks_fetches(), 2);
 
     // A flood of unknown kids: at most one more fetch per interval.
@@ -134,7 +125,7 @@ async fn a_rotated_signing_key_is_fetched_once() {
     for i in 0..100 {
         let stranger = Signer::rsa(rogue::RSA_B, &format!("random-{i}"));
         let token = stranger.sign(&s.rogue.claims("alice", "broker"));
-        assert_eq!(presign(&s.broker, &token).await, 401);
+        assert_eq!(s.broker.presign_status(&token).await, 401);
     }
     let intervals = started.elapsed().as_secs() as usize / 2 + 1;
     let extra = s.rogue.jwks_fetches() - 2;

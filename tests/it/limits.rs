@@ -59,18 +59,28 @@ async fn mints_are_limited_per_identity() {
     assert_eq!(stack.emulator.calls().await.len(), 3);
 }
 
+/// Alice's presign as a proxy would pass it on: `X-Forwarded-For` and
+/// `X-Request-Id` as given.
+async fn presign_forwarded(
+    stack: &Stack,
+    forwarded_for: &str,
+    request_id: &str,
+) -> reqwest::Response {
+    let alice = stack.token("alice").await;
+    broker::client()
+        .post(format!("{}/api/v1/presigned-url", stack.broker.url))
+        .bearer_auth(&alice)
+        .header("x-forwarded-for", forwarded_for)
+        .header("x-request-id", request_id)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn forwarded_headers_count_only_from_trusted_proxies() {
     let stack = Stack::start(|c| c.server = "trusted_proxies = [\"127.0.0.2/32\"]".into()).await;
-    let alice = stack.token("alice").await;
-    let response = broker::client()
-        .post(format!("{}/api/v1/presigned-url", stack.broker.url))
-        .bearer_auth(&alice)
-        .header("x-forwarded-for", "203.0.113.7")
-        .header("x-request-id", "from-the-client")
-        .send()
-        .await
-        .unwrap();
+    let response = presign_forwarded(&stack, "203.0.113.7", "from-the-client").await;
     assert_eq!(response.status(), 200);
     assert_ne!(response.headers()["x-request-id"], "from-the-client");
     let event = stack.broker.next_audit().await;
@@ -78,15 +88,7 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
     assert_ne!(event["request_id"], "from-the-client");
 
     let trusting = Stack::start(|c| c.server = "trusted_proxies = [\"127.0.0.0/8\"]".into()).await;
-    let alice = trusting.token("alice").await;
-    let response = broker::client()
-        .post(format!("{}/api/v1/presigned-url", trusting.broker.url))
-        .bearer_auth(&alice)
-        .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
-        .header("x-request-id", "lb-1234")
-        .send()
-        .await
-        .unwrap();
+    let response = presign_forwarded(&trusting, "198.51.100.1, 203.0.113.7", "lb-1234").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-request-id"], "lb-1234");
     let event = trusting.broker.next_audit().await;

@@ -300,6 +300,15 @@ fn jobs(kind: Kind, count: usize, names: &[String]) -> impl Iterator<Item = Job>
     })
 }
 
+/// The kinds of token the broker refuses whoever presents them.
+const REFUSED_TOKENS: [Kind; 5] = [
+    Kind::Expired,
+    Kind::WrongIssuer,
+    Kind::WrongAudience,
+    Kind::Tampered,
+    Kind::AlgNone,
+];
+
 /// The warm-up: one mint for each ordinary mapped identity (so the main
 /// run's four more stay within the limit), and some of everything that
 /// does not mint.
@@ -309,13 +318,7 @@ fn warm_up() -> Vec<Job> {
     let mut all: Vec<Job> = jobs(Kind::Grant, ordinary.len(), &ordinary).collect();
     all.extend(jobs(Kind::Targets, 60, &ordinary));
     all.extend(jobs(Kind::Unmapped, 50, &nobody));
-    for kind in [
-        Kind::Expired,
-        Kind::WrongIssuer,
-        Kind::WrongAudience,
-        Kind::Tampered,
-        Kind::AlgNone,
-    ] {
+    for kind in REFUSED_TOKENS {
         all.extend(jobs(kind, 20, &ordinary));
     }
     all.extend(jobs(Kind::NoToken, 20, &ordinary));
@@ -338,13 +341,7 @@ fn main_run() -> Vec<Job> {
     all.extend(jobs(Kind::OtherDomain, 150, &ordinary));
     all.extend(jobs(Kind::UnknownDomain, 150, &ordinary));
     all.extend(jobs(Kind::Targets, 500, &ordinary));
-    for kind in [
-        Kind::Expired,
-        Kind::WrongIssuer,
-        Kind::WrongAudience,
-        Kind::Tampered,
-        Kind::AlgNone,
-    ] {
+    for kind in REFUSED_TOKENS {
         all.extend(jobs(kind, 200, &ordinary));
     }
     all.extend(jobs(Kind::NoToken, 200, &ordinary));

@@ -37,7 +37,7 @@ async fn a_provider_behind_an_internal_ca_is_trusted_only_with_ca_file() {
     let untrusting = start(&config, broker::base_env(), false).await;
     provider.wait_for_failed_handshake().await;
     assert_eq!(get(&untrusting, "/readyz").await, 503);
-    assert_eq!(presign(&untrusting, &token).await, 503);
+    assert_eq!(untrusting.presign_status(&token).await, 503);
     assert_eq!(provider.rogue.jwks_fetches(), 0);
     // The log names the cause, so an operator knows to set ca_file.
     untrusting
@@ -51,7 +51,7 @@ async fn a_provider_behind_an_internal_ca_is_trusted_only_with_ca_file() {
     trusting.oidc = format!("ca_file = \"{}\"", ca_file.display());
     let broker = start(&trusting, broker::base_env(), true).await;
     assert_eq!(get(&broker, "/readyz").await, 200);
-    assert_eq!(presign(&broker, &token).await, 200);
+    assert_eq!(broker.presign_status(&token).await, 200);
     assert!(provider.rogue.jwks_fetches() >= 1);
 }
 
@@ -65,7 +65,7 @@ async fn the_provider_client_goes_through_the_configured_proxy() {
     let token = signer.sign(&rogue.claims("alice", "broker"));
 
     let proxied = start(&config, proxy_env(&proxy, None), true).await;
-    assert_eq!(presign(&proxied, &token).await, 200);
+    assert_eq!(proxied.presign_status(&token).await, 200);
     let seen = proxy.take();
     let discovery = format!("GET {}/.well-known/openid-configuration", rogue.issuer);
     assert!(seen.contains(&discovery), "proxy saw {seen:?}");
@@ -78,7 +78,7 @@ async fn the_provider_client_goes_through_the_configured_proxy() {
     drop(proxied);
 
     let direct = start(&config, proxy_env(&proxy, Some("127.0.0.1")), true).await;
-    assert_eq!(presign(&direct, &token).await, 200);
+    assert_eq!(direct.presign_status(&token).await, 200);
     assert_eq!(proxy.take(), Vec::<String>::new());
 }
 
@@ -112,17 +112,6 @@ async fn get(broker: &Broker, path: &str) -> u16 {
     let url = format!("{}{path}", broker.url);
     let response = broker::client().get(url).send().await.unwrap();
     response.status().as_u16()
-}
-
-async fn presign(broker: &Broker, token: &str) -> u16 {
-    broker::client()
-        .post(format!("{}/api/v1/presigned-url", broker.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 /// A private CA and a server certificate it issued for 127.0.0.1.

@@ -303,6 +303,18 @@ impl Broker {
         );
     }
 
+    /// The status of `POST /api/v1/presigned-url` with `token` and no body.
+    pub async fn presign_status(&self, token: &str) -> u16 {
+        client()
+            .post(format!("{}/api/v1/presigned-url", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("presign")
+            .status()
+            .as_u16()
+    }
+
     pub fn users_path(&self) -> PathBuf {
         self.dir.path().join("users.toml")
     }
